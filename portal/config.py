@@ -1,0 +1,145 @@
+"""Configuration read from the environment.
+
+``PLANERKA_ENV`` picks the profile: ``production`` (refuses to start without a real
+``SECRET_KEY``), ``development`` (the default, used by ``make run``) or ``testing``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+# Keys that must never protect a real installation: empty, the examples in our docs,
+# and the usual placeholders people paste from tutorials.
+WEAK_SECRET_KEYS = {"", "dev", "change-me", "changeme", "secret", "development", "planerka"}
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a safe, usable configuration."""
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _development_secret_key() -> str:
+    """A per-install random key kept in ``instance/`` so sessions survive restarts."""
+    key_file = INSTANCE_DIR / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+class Config:
+    ENV_NAME = "development"
+    TESTING = False
+    SECRET_KEY: str | None = None
+
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'planerka.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLITE_BUSY_TIMEOUT_MS = _env_int("SQLITE_BUSY_TIMEOUT_MS", 5000)
+
+    SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR", str(BASE_DIR / "search_index"))
+
+    MAX_CONTENT_LENGTH = _env_int("MAX_UPLOAD_MB", 25) * 1024 * 1024
+
+    BABEL_DEFAULT_LOCALE = "ru"
+    BABEL_DEFAULT_TIMEZONE = os.environ.get("PLANERKA_TIMEZONE", "Europe/Moscow")
+    LANGUAGES = ("ru", "en")
+
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_HEADERS = ["X-CSRFToken", "X-CSRF-Token"]
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    SESSION_COOKIE_NAME = "planerka_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_NAME = "planerka_remember"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 14
+    SESSION_IDLE_DAYS = 14
+
+    PASSWORD_MIN_LENGTH = 10
+    LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 5)
+    LOGIN_FAILURE_WINDOW_SECONDS = _env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
+
+    @classmethod
+    def finalize(cls, mapping: dict) -> None:
+        """Fill values that depend on the profile; raise ConfigError when unsafe."""
+        key = os.environ.get("SECRET_KEY", "")
+        mapping["SECRET_KEY"] = key or _development_secret_key()
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+    @classmethod
+    def finalize(cls, mapping: dict) -> None:
+        key = os.environ.get("SECRET_KEY", "")
+        if key.strip().lower() in WEAK_SECRET_KEYS or len(key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(
+                "SECRET_KEY must be set to a random value of at least "
+                f"{MIN_SECRET_KEY_LENGTH} characters in production, e.g. "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+            )
+        mapping["SECRET_KEY"] = key
+
+
+class TestConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret-key-not-for-production"
+    SQLALCHEMY_DATABASE_URI = "sqlite://"  # tests pass a real file path
+    LOGIN_MAX_FAILURES = 5
+
+    @classmethod
+    def finalize(cls, mapping: dict) -> None:
+        mapping.setdefault("SECRET_KEY", cls.SECRET_KEY)
+
+
+PROFILES: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "testing": TestConfig,
+}
+
+
+def load_config(env_name: str | None = None) -> dict:
+    """Return the settings of the profile named by ``PLANERKA_ENV`` as a plain dict."""
+    env_name = (env_name or os.environ.get("PLANERKA_ENV") or "development").strip().lower()
+    if env_name not in PROFILES:
+        raise ConfigError(
+            f"PLANERKA_ENV must be one of {', '.join(PROFILES)}, not {env_name!r}."
+        )
+    profile = PROFILES[env_name]
+    mapping = {k: getattr(profile, k) for k in dir(profile) if k.isupper()}
+    profile.finalize(mapping)
+    return mapping

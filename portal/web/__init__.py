@@ -1,0 +1,1 @@
+"""Cross-cutting HTTP glue: htmx helpers, error pages, security headers, formatting."""
