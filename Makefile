@@ -41,7 +41,7 @@ $(VENV)/.dev-deps: requirements-dev.txt $(VENV)/.deps
 translations: $(MO_FILES)
 
 portal/translations/%/LC_MESSAGES/messages.mo: portal/translations/%/LC_MESSAGES/messages.po | $(VENV)/.deps
-	$(BIN)/pybabel compile -f -q -i $< -o $@
+	$(BIN)/pybabel compile -f -i $< -o $@
 
 db: setup
 	@$(FLASK) db upgrade

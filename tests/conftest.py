@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -12,6 +13,8 @@ from portal import create_app
 from portal.extensions import db
 
 from .factories import DEFAULT_PASSWORD, Factory
+
+HTMX = {"HX-Request": "true"}
 
 
 class CsrfClient(FlaskClient):
@@ -91,6 +94,24 @@ class AuthActions:
 @pytest.fixture
 def auth(client) -> AuthActions:
     return AuthActions(client)
+
+
+@pytest.fixture
+def sign_in(make, auth):
+    """Make a user of ``role`` and sign ``client`` in as them: ``sign_in("admin")``."""
+
+    def sign_in(role: str = "manager", **kwargs):
+        user = make.user(role=role, **kwargs)
+        response = auth.login(user.email)
+        assert response.status_code == 302, "sign-in failed"
+        return user
+
+    return sign_in
+
+
+def page_text(response) -> str:
+    """The body as a person reads it: HTML entities decoded."""
+    return html.unescape(response.get_data(as_text=True))
 
 
 def csrf_from_page(html: str) -> str:
