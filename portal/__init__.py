@@ -11,8 +11,8 @@ from flask_login import current_user
 
 from .config import load_config
 from .database import init_database
-from .translations_build import compile_stale_catalogs
 from .extensions import babel, csrf, db, htmx, login_manager, migrate
+from .translations_build import compile_stale_catalogs
 from .web.errors import init_errors
 from .web.formatting import init_formatting
 from .web.security import init_security
@@ -39,7 +39,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False  # Cyrillic as it is, per API.md
     app.json.sort_keys = False
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
     compile_stale_catalogs()
     init_database(app)

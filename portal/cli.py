@@ -11,7 +11,7 @@ from .auth import services as accounts
 def register_cli(app: Flask) -> None:
     @app.cli.command("create-user")
     @click.argument("email")
-    @click.option("--name", required=True, help="Full name, e.g. \"Ирина Соколова\".")
+    @click.option("--name", required=True, help='Full name, e.g. "Ирина Соколова".')
     @click.option(
         "--role",
         required=True,

@@ -136,9 +136,7 @@ def load_config(env_name: str | None = None) -> dict:
     """Return the settings of the profile named by ``PLANERKA_ENV`` as a plain dict."""
     env_name = (env_name or os.environ.get("PLANERKA_ENV") or "development").strip().lower()
     if env_name not in PROFILES:
-        raise ConfigError(
-            f"PLANERKA_ENV must be one of {', '.join(PROFILES)}, not {env_name!r}."
-        )
+        raise ConfigError(f"PLANERKA_ENV must be one of {', '.join(PROFILES)}, not {env_name!r}.")
     profile = PROFILES[env_name]
     mapping = {k: getattr(profile, k) for k in dir(profile) if k.isupper()}
     profile.finalize(mapping)

@@ -8,6 +8,7 @@ untranslated text because a build step was skipped.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -26,7 +27,7 @@ def compile_stale_catalogs(directory: Path = TRANSLATIONS_DIR) -> list[Path]:
         try:
             with po_path.open("rb") as po_file:
                 catalog = read_po(po_file, locale=po_path.parent.parent.name)
-            tmp_path = mo_path.with_suffix(".mo.tmp")
+            tmp_path = mo_path.with_suffix(f".mo.{os.getpid()}.tmp")
             with tmp_path.open("wb") as mo_file:
                 write_mo(mo_file, catalog)
             tmp_path.replace(mo_path)

@@ -102,7 +102,9 @@ def init_errors(app: Flask) -> None:
     def csrf_error(error):
         return render_error(
             400,
-            _l("The form has expired or was sent from another site. Reload the page and try again."),
+            _l(
+                "The form has expired or was sent from another site. Reload the page and try again."
+            ),
             code="csrf_failed",
         )
 

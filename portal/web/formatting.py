@@ -26,9 +26,7 @@ def money(amount, currency: str = "RUB") -> str:
     pattern = "#,##0 ¤" if value == value.to_integral_value() else "#,##0.00 ¤"
     if _lang() == "en":
         pattern = "¤#,##0" if value == value.to_integral_value() else "¤#,##0.00"
-    return format_currency(
-        value, currency, format=pattern, locale=_lang(), currency_digits=False
-    )
+    return format_currency(value, currency, format=pattern, locale=_lang(), currency_digits=False)
 
 
 def long_date(value: date | datetime | None) -> str:
