@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -20,8 +20,10 @@ from .web.security import init_security
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
 
-def select_locale() -> str:
+def select_locale() -> str | None:
     """Profile language for signed-in users; session choice or Accept-Language otherwise."""
+    if not has_request_context():  # CLI commands: the default locale
+        return None
     if current_user and current_user.is_authenticated:
         return current_user.locale or "ru"
     chosen = session.get("lang")

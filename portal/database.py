@@ -9,9 +9,16 @@ from sqlalchemy.engine import Engine
 from .extensions import db
 
 
+def _unicode_lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def set_sqlite_pragmas(dbapi_connection, _record):
+        # SQLite's own lower() folds ASCII only: lower('Москва') stays 'Москва', so
+        # case-insensitive team names and user search would miss Cyrillic text.
+        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
         cursor = dbapi_connection.cursor()
         # WAL lets readers work while one writer commits; the busy timeout makes a
         # second writer wait for the lock instead of failing with "database is locked".

@@ -83,9 +83,7 @@ class AuthActions:
         self.client = client
 
     def login(self, email: str, password: str = DEFAULT_PASSWORD, **extra):
-        return self.client.post(
-            "/login", data={"email": email, "password": password, **extra}
-        )
+        return self.client.post("/login", data={"email": email, "password": password, **extra})
 
     def logout(self):
         return self.client.post("/logout")

@@ -1,13 +1,15 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..auth.forms import LANGUAGE_CHOICES
+
 ROLE_CHOICES = [
-    ("manager", _l("Sales manager")),
-    ("lead", _l("Team lead")),
-    ("head", _l("Head of sales")),
-    ("admin", _l("Administrator")),
+    SelectChoice("manager", _l("Sales manager")),
+    SelectChoice("lead", _l("Team lead")),
+    SelectChoice("head", _l("Head of sales")),
+    SelectChoice("admin", _l("Administrator")),
 ]
 
 
@@ -16,7 +18,7 @@ class UserForm(FlaskForm):
     email = StringField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
     team_id = SelectField(_l("Team"), coerce=int)
-    locale = SelectField(_l("Language"), choices=[("ru", "Русский"), ("en", "English")])
+    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
     password = PasswordField(_l("Password"), validators=[Optional(), Length(max=1024)])
 
 

@@ -8,11 +8,21 @@ from ..extensions import db
 from ..models import Team, User
 
 
+def like_escape(text: str) -> str:
+    """Make ``%`` and ``_`` typed by a person match themselves in LIKE."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def list_users(query: str = "", role: str = "", team_id: int | None = None, show_inactive=False):
     stmt = select(User).outerjoin(Team).order_by(User.is_active.desc(), User.name)
     if query:
-        like = f"%{query.strip().lower()}%"
-        stmt = stmt.where(or_(func.lower(User.name).like(like), User.email.like(like)))
+        like = "%" + like_escape(query.strip().lower()) + "%"
+        stmt = stmt.where(
+            or_(
+                func.lower(User.name).like(like, escape="\\"),
+                User.email.like(like, escape="\\"),
+            )
+        )
     if role:
         stmt = stmt.where(User.role == role)
     if team_id:

@@ -1,5 +1,6 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from wtforms import SelectChoice
 
 from ..auth import services as accounts
 from ..auth.forms import EmptyForm
@@ -29,7 +30,7 @@ def users():
 
 def _user_form(user=None) -> UserForm:
     form = UserForm(obj=user) if user else UserForm()
-    form.team_id.choices = services.team_choices()
+    form.team_id.choices = [SelectChoice(value, label) for value, label in services.team_choices()]
     if user and request.method == "GET":
         form.team_id.data = user.team_id or 0
         form.password.data = ""

@@ -1,6 +1,13 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Length
 
 
@@ -17,8 +24,12 @@ class PasswordChangeForm(FlaskForm):
     confirm_password = PasswordField(_l("New password again"), validators=[DataRequired()])
 
 
+# WTForms 3.3 deprecates (value, label) tuples as choices; 3.4 removes them.
+LANGUAGE_CHOICES = [SelectChoice("ru", "Русский"), SelectChoice("en", "English")]
+
+
 class LanguageForm(FlaskForm):
-    lang = SelectField(_l("Language"), choices=[("ru", "Русский"), ("en", "English")])
+    lang = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
     next = HiddenField()
 
 

@@ -295,7 +295,10 @@ def change_password(
     """Change one's own password; every other session of the user is signed out."""
     if not check_password_hash(user.password_hash, current or ""):
         raise AccountError(_l("The current password is wrong."), "current_password")
-    validate_password(new, min_length)
+    try:
+        validate_password(new, min_length)
+    except AccountError as error:  # name the field of the change-password form
+        raise AccountError(error.message, "new_password") from None
     if new != confirm:
         raise AccountError(_l("The two new passwords differ."), "confirm_password")
     user.password_hash = hash_password(new)

@@ -46,8 +46,10 @@ def login():
 def logout():
     if current_user.is_authenticated:
         services.end_session(current_user.session_token)
-    logout_user()
+    # Clear first: logout_user() leaves a note in the session telling Flask-Login to
+    # delete the remember-me cookie, and clearing afterwards would throw it away.
     session.clear()
+    logout_user()
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
 

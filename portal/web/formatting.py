@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from flask import Flask
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
@@ -23,10 +23,12 @@ def money(amount, currency: str = "RUB") -> str:
     if amount is None:
         return "—"
     value = Decimal(str(amount))
-    pattern = "#,##0 ¤" if value == value.to_integral_value() else "#,##0.00 ¤"
-    if _lang() == "en":
-        pattern = "¤#,##0" if value == value.to_integral_value() else "¤#,##0.00"
-    return format_currency(value, currency, format=pattern, locale=_lang(), currency_digits=False)
+    whole = value == value.to_integral_value()
+    number = format_decimal(value, format="#,##0" if whole else "#,##0.00", locale=_lang())
+    if currency == "RUB":
+        # Babel's English name for the rouble symbol is "RUB"; sales people write ₽.
+        return f"{number}\u00a0₽"
+    return format_currency(value, currency, locale=_lang(), currency_digits=not whole)
 
 
 def long_date(value: date | datetime | None) -> str:

@@ -30,6 +30,7 @@ def add_security_headers(response: Response) -> Response:
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     # Pages differ for htmx and full requests; caches must keep them apart.
     response.vary.add("HX-Request")
+    response.vary.add("HX-Target")
     if request.path.startswith("/api/") or response.mimetype == "text/html":
         headers.setdefault("Cache-Control", "no-store")
     return response
