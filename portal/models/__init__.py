@@ -1,5 +1,36 @@
 """SQLAlchemy models, one module per domain."""
 
+from .tools import (
+    PROPOSAL_KINDS,
+    Attachment,
+    SalesTool,
+    SearchOutbox,
+    SearchQueryLog,
+    SearchSynonym,
+    Segment,
+    Tag,
+    ToolKind,
+    ToolStatus,
+    ToolVersion,
+)
 from .users import ApiToken, LoginAttempt, Role, Team, User, UserSession
 
-__all__ = ["ApiToken", "LoginAttempt", "Role", "Team", "User", "UserSession"]
+__all__ = [
+    "PROPOSAL_KINDS",
+    "ApiToken",
+    "Attachment",
+    "LoginAttempt",
+    "Role",
+    "SalesTool",
+    "SearchOutbox",
+    "SearchQueryLog",
+    "SearchSynonym",
+    "Segment",
+    "Tag",
+    "Team",
+    "ToolKind",
+    "ToolStatus",
+    "ToolVersion",
+    "User",
+    "UserSession",
+]
