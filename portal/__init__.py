@@ -60,8 +60,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_template_globals(app)
 
     from .cli import register_cli
+    from .search import init_search, register_search_cli
 
+    init_search(app)
     register_cli(app)
+    register_search_cli(app)
     return app
 
 
@@ -96,10 +99,12 @@ def _register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .auth import bp as auth_bp
+    from .kb import bp as kb_bp
     from .main import bp as main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(kb_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # bearer tokens only: no ambient cookie credentials to forge

@@ -53,8 +53,9 @@ def register_cli(app: Flask) -> None:
         from .demo import DEMO_PASSWORD, seed_demo
 
         created = seed_demo(force=force)
-        if created:
-            click.echo(f"Demo data loaded: {created} users. Password for all: {DEMO_PASSWORD}")
+        if any(created.values()):
+            parts = ", ".join(f"{count} {name}" for name, count in created.items() if count)
+            click.echo(f"Demo data loaded: {parts}. Password for all: {DEMO_PASSWORD}")
         else:
             click.echo("Demo data already present; nothing changed.")
 

@@ -60,7 +60,13 @@ class Config:
 
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR", str(BASE_DIR / "search_index"))
 
-    MAX_CONTENT_LENGTH = _env_int("MAX_UPLOAD_MB", 25) * 1024 * 1024
+    ATTACHMENTS_DIR = os.environ.get("ATTACHMENTS_DIR", str(INSTANCE_DIR / "attachments"))
+    ATTACHMENT_MAX_BYTES = _env_int("ATTACHMENT_MAX_MB", 20) * 1024 * 1024
+    EXTRACT_TIMEOUT_SECONDS = _env_int("EXTRACT_TIMEOUT_SECONDS", 20)
+    EXTRACT_MEMORY_MB = _env_int("EXTRACT_MEMORY_MB", 512)
+    # A little above the attachment limit so an oversize file gets our own message.
+    MAX_CONTENT_LENGTH = (_env_int("ATTACHMENT_MAX_MB", 20) + 1) * 1024 * 1024
+    SEARCH_WRITER_TIMEOUT = float(os.environ.get("SEARCH_WRITER_TIMEOUT", "5"))
 
     BABEL_DEFAULT_LOCALE = "ru"
     BABEL_DEFAULT_TIMEZONE = os.environ.get("PLANERKA_TIMEZONE", "Europe/Moscow")

@@ -44,6 +44,24 @@ def _lead_team(user: User, obj) -> bool:
     return role in ORG_WIDE_ROLES or (role == Role.LEAD and _same_team(user, _team_of(obj)))
 
 
+def _is_staff(user: User) -> bool:
+    return Role(user.role) in STAFF_ROLES
+
+
+def _see_tool(user: User, tool) -> bool:
+    """Approved and archived tools are for everyone; drafts for their owner and staff."""
+    if tool is None:
+        return True
+    return tool.status != "draft" or _is_staff(user) or tool.owner_id == user.id
+
+
+def _edit_tool(user: User, tool) -> bool:
+    """Staff edit any tool; a manager edits only their own drafts (and proposes the rest)."""
+    if tool is None:
+        return True
+    return _is_staff(user) or (tool.status == "draft" and tool.owner_id == user.id)
+
+
 Rule = Callable[[User, object], bool]
 
 
@@ -60,6 +78,17 @@ RULES: dict[str, Rule] = {
     "team.view": _see_team,
     "team.lead": _lead_team,
     "reports.view": _roles(Role.LEAD, Role.HEAD, Role.ADMIN),
+    "tool.create": _roles(*ALL_ROLES),
+    "tool.view": _see_tool,
+    "tool.edit": _edit_tool,
+    "tool.propose_edit": lambda user, tool: _see_tool(user, tool) and tool.status != "archived",
+    "tool.approve": _roles(Role.LEAD, Role.HEAD, Role.ADMIN),
+    "tool.archive": _roles(Role.LEAD, Role.HEAD, Role.ADMIN),
+    "tool.attach": lambda user, tool: (
+        _edit_tool(user, tool) or (_see_tool(user, tool) and tool.owner_id == user.id)
+    ),
+    "search.analytics": _roles(Role.HEAD, Role.ADMIN, Role.LEAD),
+    "synonyms.manage": _roles(Role.ADMIN, Role.HEAD),
 }
 
 
@@ -71,6 +100,19 @@ def can(user, action: str, obj=None) -> bool:
     if rule is None:
         raise KeyError(f"unknown action {action!r}: add it to portal.policy.RULES")
     return bool(rule(user, obj))
+
+
+def tool_scope(user) -> Select:
+    """Sales tools ``user`` may see (as a SELECT to filter and count further)."""
+    from .models import SalesTool
+
+    query = select(SalesTool)
+    role = _role(user)
+    if role is None:
+        return query.where(SalesTool.id.is_(None))
+    if role in STAFF_ROLES:
+        return query
+    return query.where((SalesTool.status != "draft") | (SalesTool.owner_id == user.id))
 
 
 def team_scope(user) -> Select:

@@ -51,6 +51,7 @@ def app(tmp_path):
             "ENV_NAME": "testing",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'planerka-test.db'}",
             "SEARCH_INDEX_DIR": str(tmp_path / "search_index"),
+            "ATTACHMENTS_DIR": str(tmp_path / "attachments"),
         }
     )
     app.test_client_class = CsrfClient

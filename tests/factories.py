@@ -54,6 +54,37 @@ class Factory:
             _, secret = accounts.create_api_token(db.session.get(User, user.id), name)
         return secret
 
+    def tool(
+        self,
+        owner: User,
+        title: str = "Скрипт холодного звонка",
+        body: str = "Менеджер: Добрый день! Звоню по поводу компрессоров.",
+        kind: str = "script",
+        status: str = "approved",
+        tags=(),
+        segments=(),
+        summary: str = "",
+    ):
+        from portal.kb import services as kb
+        from portal.models import Role, SalesTool
+
+        with self.app.app_context():
+            author = db.session.get(User, owner.id)
+            data = kb.ToolInput(
+                kind=kind, title=title, body=body, summary=summary,
+                tags=list(tags), segments=list(segments),
+            )  # fmt: skip
+            if status != "draft" and author.role == Role.MANAGER.value:
+                # a manager's tool approved by someone with the right to approve
+                tool = kb.create_tool(author, data)
+                approver = self.user(role="lead")
+                kb.set_tool_status(db.session.get(User, approver.id), tool, status)
+            else:
+                data.status = status
+                tool = kb.create_tool(author, data)
+            tool_id = tool.id
+        return self._get(SalesTool, tool_id)
+
     def _get(self, model, pk):
         """A detached copy for reading ids and attributes in tests."""
         with self.app.app_context():

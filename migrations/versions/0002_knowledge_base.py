@@ -1,8 +1,8 @@
-"""Knowledge base: sales tools with versions, tags, segments, attachments; search outbox, synonyms, query log.
+"""Knowledge base: sales tools with versions, proposed edits, tags, segments, attachments; search outbox, synonyms, query log.
 
 Revision ID: 0002_knowledge_base
 Revises: 0001_accounts
-Create Date: 2026-11-27 21:36:13.184285
+Create Date: 2026-11-27 22:19:49.782707
 
 """
 from alembic import op
@@ -104,6 +104,26 @@ def upgrade():
     with op.batch_alter_table('attachments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_attachments_tool_id'), ['tool_id'], unique=False)
 
+    op.create_table('tool_edit_proposals',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tool_id', sa.Integer(), nullable=False),
+    sa.Column('base_version', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('change_note', sa.String(length=1000), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('state', sa.String(length=12), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_tool_edit_proposals_author_id_users')),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_tool_edit_proposals_decided_by_id_users')),
+    sa.ForeignKeyConstraint(['tool_id'], ['sales_tools.id'], name=op.f('fk_tool_edit_proposals_tool_id_sales_tools'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tool_edit_proposals'))
+    )
+    with op.batch_alter_table('tool_edit_proposals', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tool_edit_proposals_tool_id'), ['tool_id'], unique=False)
+
     op.create_table('tool_segments',
     sa.Column('tool_id', sa.Integer(), nullable=False),
     sa.Column('segment_id', sa.Integer(), nullable=False),
@@ -152,6 +172,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_tool_segments_segment_id'))
 
     op.drop_table('tool_segments')
+    with op.batch_alter_table('tool_edit_proposals', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tool_edit_proposals_tool_id'))
+
+    op.drop_table('tool_edit_proposals')
     with op.batch_alter_table('attachments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_attachments_tool_id'))
 

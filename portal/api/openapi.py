@@ -27,6 +27,37 @@ def _error(description: str) -> dict:
 
 
 STANDARD_ERRORS = {"401": _error("No token, or a bad or revoked one")}
+WRITE_ERRORS = {
+    **STANDARD_ERRORS,
+    "400": _error("Malformed JSON"),
+    "403": _error("Not allowed for this role"),
+    "422": _error("Invalid values; `fields` says which"),
+}
+
+
+def _json(schema_ref: str, description: str = "OK") -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}},
+    }
+
+
+def _query(name: str, schema: dict, description: str = "") -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": schema,
+            "description": description}  # fmt: skip
+
+
+def _path_int(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+KIND_ENUM = {"type": "string", "enum": ["script", "technique", "objection", "proposal",
+             "tech_proposal", "template", "case", "checklist", "other"]}  # fmt: skip
+STATUS_ENUM = {"type": "string", "enum": ["draft", "approved", "archived"]}
+PAGING = [
+    _query("page", {"type": "integer", "minimum": 1}),
+    _query("per_page", {"type": "integer", "minimum": 1, "maximum": 200}),
+]
 
 PATHS: dict = {
     "/me": {
@@ -46,7 +77,203 @@ PATHS: dict = {
     },
 }
 
+PATHS.update(
+    {
+        "/tools": {
+            "get": {
+                "operationId": "listTools",
+                "summary": "Sales tools the token's user may see",
+                "parameters": [
+                    _query("kind", KIND_ENUM),
+                    _query("tag", {"type": "string"}),
+                    _query("segment", {"type": "string"}),
+                    _query("status", STATUS_ENUM),
+                    *PAGING,
+                ],
+                "responses": {
+                    "200": _json("ToolPage"),
+                    **STANDARD_ERRORS,
+                    "422": _error("Invalid filter"),
+                },  # fmt: skip
+            },
+            "post": {
+                "operationId": "createTool",
+                "summary": "Create a tool (managers: drafts only)",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/ToolInput"}}
+                    },
+                },
+                "responses": {"201": _json("Tool", "Created"), **WRITE_ERRORS},
+            },
+        },
+        "/tools/{id}": {
+            "parameters": [_path_int("id")],
+            "get": {
+                "operationId": "getTool",
+                "responses": {"200": _json("Tool"), **STANDARD_ERRORS, "404": _error("Not found")},
+            },
+            "put": {
+                "operationId": "updateTool",
+                "summary": "Edit; a changed title or body makes a new version",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/ToolUpdate"}}
+                    },
+                },
+                "responses": {
+                    "200": _json("Tool"),
+                    **WRITE_ERRORS,
+                    "404": _error("Not found"),
+                    "409": _error("base_version is older than the current version"),
+                },
+            },
+        },
+        "/tools/{id}/versions/{number}": {
+            "parameters": [_path_int("id"), _path_int("number")],
+            "get": {
+                "operationId": "getToolVersion",
+                "responses": {
+                    "200": _json("ToolVersionFull"),
+                    **STANDARD_ERRORS,
+                    "404": _error("Not found"),
+                },  # fmt: skip
+            },
+        },
+        "/search": {
+            "get": {
+                "operationId": "searchTools",
+                "summary": "Full-text search with Russian and English word forms",
+                "parameters": [
+                    _query("q", {"type": "string"}),
+                    _query("kind", KIND_ENUM),
+                    _query("tag", {"type": "string"}),
+                    _query("segment", {"type": "string"}),
+                    _query("status", STATUS_ENUM),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
+                ],
+                "responses": {
+                    "200": _json("SearchResults"),
+                    **STANDARD_ERRORS,
+                    "422": _error("Invalid filter"),
+                },  # fmt: skip
+            }
+        },
+    }
+)
+
+_TOOL_FIELDS = {
+    "kind": KIND_ENUM,
+    "title": {"type": "string", "maxLength": 200},
+    "summary": {"type": "string", "maxLength": 500},
+    "body": {"type": "string", "description": "Markdown"},
+    "tags": {"type": "array", "items": {"type": "string"}},
+    "segments": {"type": "array", "items": {"type": "string"}},
+    "status": STATUS_ENUM,
+    "review_by": {"type": "string", "format": "date"},
+}
+
 SCHEMAS: dict = {
+    "ToolInput": {
+        "type": "object",
+        "required": ["kind", "title", "body"],
+        "properties": _TOOL_FIELDS,
+    },  # fmt: skip
+    "ToolUpdate": {
+        "type": "object",
+        "properties": {
+            **_TOOL_FIELDS,
+            "change_note": {"type": "string", "maxLength": 1000},
+            "base_version": {"type": "integer"},
+        },
+    },
+    "ToolSummary": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            **_TOOL_FIELDS,
+            "version": {"type": "integer"},
+        },
+    },
+    "Tool": {
+        "type": "object",
+        "required": [
+            "id",
+            "kind",
+            "title",
+            "summary",
+            "body",
+            "body_html",
+            "tags",
+            "segments",
+            "status",
+            "version",
+            "versions",
+            "uses_in_won_deals",
+        ],  # fmt: skip
+        "properties": {
+            "id": {"type": "integer"},
+            **_TOOL_FIELDS,
+            "body_html": {"type": "string"},
+            "version": {"type": "integer"},
+            "versions": {"type": "array", "items": {"$ref": "#/components/schemas/ToolVersion"}},
+            "uses_in_won_deals": {"type": "integer"},
+        },
+    },
+    "ToolVersion": {
+        "type": "object",
+        "properties": {
+            "number": {"type": "integer"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "author": {"type": ["string", "null"]},
+            "change_note": {"type": "string"},
+        },
+    },
+    "ToolVersionFull": {
+        "type": "object",
+        "required": ["title", "body", "body_html", "change_note"],
+        "properties": {
+            "number": {"type": "integer"},
+            "title": {"type": "string"},
+            "body": {"type": "string"},
+            "body_html": {"type": "string"},
+            "change_note": {"type": "string"},
+        },
+    },
+    "ToolPage": {
+        "type": "object",
+        "required": ["items", "total", "page", "per_page"],
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/ToolSummary"}},
+            "total": {"type": "integer"},
+            "page": {"type": "integer"},
+            "per_page": {"type": "integer"},
+        },
+    },
+    "SearchResults": {
+        "type": "object",
+        "required": ["total", "results"],
+        "properties": {
+            "total": {"type": "integer"},
+            "results": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "kind", "title", "snippet_html", "score"],
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "kind": KIND_ENUM,
+                        "title": {"type": "string"},
+                        "snippet_html": {"type": "string"},
+                        "score": {"type": "number"},
+                    },
+                },
+            },
+            "suggestion": {"type": "string"},
+        },
+    },
     "Error": ERROR_SCHEMA,
     "Me": {
         "type": "object",

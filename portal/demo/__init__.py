@@ -38,7 +38,14 @@ def demo_logins() -> list[tuple[str, str, str, str | None]]:
     ]
 
 
-def seed_demo(force: bool = False) -> int:
+def seed_demo(force: bool = False) -> dict[str, int]:
+    """Load each part of the demo company that the database does not have yet."""
+    created = {"users": seed_people(force)}
+    created["tools"] = seed_tools()
+    return created
+
+
+def seed_people(force: bool = False) -> int:
     """Create the demo teams and people unless the database already has users."""
     if not force and db.session.scalar(select(func.count(User.id))):
         return 0
@@ -67,3 +74,61 @@ def seed_demo(force: bool = False) -> int:
         created += 1
     db.session.commit()
     return created
+
+
+def seed_tools() -> int:
+    """The knowledge base of ТехПромСнаб, with version histories, unless tools exist."""
+    from datetime import timedelta
+
+    from ..models import SalesTool, Segment, Tag, ToolVersion
+    from ..models.base import utcnow
+    from ..search.service import record_tool_change
+    from .kb_content import DEMO_TOOLS
+
+    if db.session.scalar(select(func.count(SalesTool.id))):
+        return 0
+    people = {
+        email.split("@")[0]: db.session.scalar(select(User).where(User.email == email))
+        for email, *_ in demo_logins()
+    }
+    tags: dict[str, Tag] = {}
+    segments: dict[str, Segment] = {}
+    now = utcnow()
+    for spec in DEMO_TOOLS:
+        versions = spec["versions"]
+        owner = people.get(spec["owner"])
+        first_at = now - timedelta(days=versions[0]["days_ago"])
+        last = versions[-1]
+        tool = SalesTool(
+            kind=spec["kind"],
+            title=last["title"],
+            summary=spec["summary"],
+            body=last["body"],
+            status=spec["status"],
+            version=len(versions),
+            owner=owner,
+            review_by=(now + timedelta(days=spec["review_by_days"])).date(),
+            created_at=first_at,
+            updated_at=now - timedelta(days=last["days_ago"]),
+        )
+        if spec["status"] != "draft":
+            tool.approved_by = people.get("a.morozov") or owner
+            tool.approved_at = now - timedelta(days=last["days_ago"])
+        tool.tags = [tags.setdefault(n, Tag(name=n)) for n in spec["tags"]]
+        tool.segments = [segments.setdefault(n, Segment(name=n)) for n in spec["segments"]]
+        for number, version in enumerate(versions, start=1):
+            tool.versions.append(
+                ToolVersion(
+                    number=number,
+                    title=version["title"],
+                    body=version["body"],
+                    change_note=version["change_note"],
+                    author=people.get(version["author"]) or owner,
+                    created_at=now - timedelta(days=version["days_ago"]),
+                )
+            )
+        db.session.add(tool)
+        db.session.flush()
+        record_tool_change(tool.id)
+    db.session.commit()
+    return len(DEMO_TOOLS)

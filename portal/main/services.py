@@ -44,3 +44,37 @@ def dashboard_teams(user) -> list[TeamSummary]:
         ).all()
     )
     return [TeamSummary(t, counts.get(t.id, 0), t.leads) for t in teams]
+
+
+@dataclass(frozen=True)
+class KnowledgeBaseSummary:
+    approved: int
+    drafts: int
+    needs_review: int
+    recent: list
+
+
+def knowledge_base_summary(user) -> KnowledgeBaseSummary:
+    """Counts of the tools the user may see, and the latest changes, for the home page."""
+    from ..models import SalesTool
+    from ..models.base import utcnow
+    from ..policy import tool_scope
+
+    visible = tool_scope(user).subquery()
+    today = utcnow().date()
+    row = db.session.execute(
+        select(
+            func.count().filter(visible.c.status == "approved"),
+            func.count().filter(visible.c.status == "draft"),
+            func.count().filter(visible.c.status != "archived", visible.c.review_by < today),
+        ).select_from(visible)
+    ).one()
+    recent = list(
+        db.session.scalars(
+            tool_scope(user)
+            .where(SalesTool.status != "archived")
+            .order_by(SalesTool.updated_at.desc())
+            .limit(6)
+        )
+    )
+    return KnowledgeBaseSummary(row[0], row[1], row[2], recent)

@@ -7,7 +7,11 @@ from . import bp, services
 @bp.route("/")
 @login_required
 def dashboard():
-    return render_template("main/dashboard.html", teams=services.dashboard_teams(current_user))
+    return render_template(
+        "main/dashboard.html",
+        teams=services.dashboard_teams(current_user),
+        kb=services.knowledge_base_summary(current_user),
+    )
 
 
 @bp.route("/healthz")

@@ -196,3 +196,30 @@ class SearchQueryLog(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     results: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ToolEditProposal(db.Model):
+    """A manager's suggested edit of a tool they may not change directly.
+
+    A lead, head or admin accepts it (it becomes the next version) or rejects it.
+    """
+
+    __tablename__ = "tool_edit_proposals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tool_id: Mapped[int] = mapped_column(
+        ForeignKey("sales_tools.id", ondelete="CASCADE"), index=True
+    )
+    base_version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    change_note: Mapped[str] = mapped_column(String(1000), default="")
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    state: Mapped[str] = mapped_column(String(12), default="open")  # open|accepted|rejected
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    tool: Mapped[SalesTool] = relationship()
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])

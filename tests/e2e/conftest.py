@@ -33,6 +33,7 @@ def live_server(tmp_path) -> Iterator[str]:
             "ENV_NAME": "testing",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'planerka-e2e.db'}",
             "SEARCH_INDEX_DIR": str(tmp_path / "search_index"),
+            "ATTACHMENTS_DIR": str(tmp_path / "attachments"),
         }
     )
     with app.app_context():

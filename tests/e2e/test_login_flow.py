@@ -18,7 +18,12 @@ def test_lead_signs_in_switches_language_and_signs_out(live_server, browser):
     context = browser.new_context(locale="ru-RU", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     console_errors: list[str] = []
-    page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
+    page.on(
+        "console",
+        lambda msg: console_errors.append(f"{msg.text} at {msg.location.get('url')}")
+        if msg.type == "error"
+        else None,
+    )
     page.on("pageerror", lambda error: console_errors.append(str(error)))
 
     page.goto(f"{live_server}/login")
