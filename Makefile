@@ -10,9 +10,9 @@ MO_FILES := $(PO_FILES:.po=.mo)
 
 export HOST PORT
 
-.PHONY: run test setup test-setup translations db demo chromium lint format extract-messages clean
+.PHONY: run test setup test-setup translations db demo index chromium lint format extract-messages clean
 
-run: setup db demo
+run: setup db demo index
 	@echo ""
 	@echo "  Planerka is starting at http://$(HOST):$(PORT)"
 	@echo "  Demo logins:"
@@ -48,6 +48,10 @@ db: setup
 
 demo: db
 	@$(FLASK) seed-demo
+
+# Applies pending index changes; rebuilds the search index when it is missing.
+index: demo
+	@$(FLASK) reindex
 
 # Browser tests drive Debian's Chromium through Playwright; never a downloaded browser.
 chromium:

@@ -315,9 +315,7 @@ def generate_tools(n: int, seed: int = 20241127) -> Iterator[GeneratedTool]:
         target = int(500 * (10 ** rnd.random()))
         body = _body(rnd, base, kind, max(400, target - len((title + summary).encode())))
         tags = tuple(sorted(set(rnd.sample(TAGS, rnd.randint(1, 3)))))
-        segments = (base["segment"],) + (
-            (rnd.choice(SEGMENTS),) if rnd.random() < 0.2 else ()
-        )
+        segments = (base["segment"],) + ((rnd.choice(SEGMENTS),) if rnd.random() < 0.2 else ())
         status = rnd.choices(["approved", "draft", "archived"], [70, 20, 10])[0]
         attachment = ""
         if rnd.random() < 0.1:

@@ -62,6 +62,18 @@ def _edit_tool(user: User, tool) -> bool:
     return _is_staff(user) or (tool.status == "draft" and tool.owner_id == user.id)
 
 
+def _deal_access(user: User, deal) -> bool:
+    """Managers their own deals, leads their team's, heads and admins all."""
+    if deal is None:
+        return True
+    role = Role(user.role)
+    if role in ORG_WIDE_ROLES:
+        return True
+    if role == Role.LEAD:
+        return deal.team_id is not None and deal.team_id == user.team_id
+    return deal.manager_id == user.id
+
+
 Rule = Callable[[User, object], bool]
 
 
@@ -87,6 +99,11 @@ RULES: dict[str, Rule] = {
     "tool.attach": lambda user, tool: (
         _edit_tool(user, tool) or (_see_tool(user, tool) and tool.owner_id == user.id)
     ),
+    "deal.view": _deal_access,
+    "deal.edit": _deal_access,
+    "deal.create": _roles(*ALL_ROLES),
+    "deals.import": _roles(Role.LEAD, Role.HEAD, Role.ADMIN),
+    "stages.manage": _roles(Role.ADMIN, Role.HEAD),
     "search.analytics": _roles(Role.HEAD, Role.ADMIN, Role.LEAD),
     "synonyms.manage": _roles(Role.ADMIN, Role.HEAD),
 }
@@ -113,6 +130,23 @@ def tool_scope(user) -> Select:
     if role in STAFF_ROLES:
         return query
     return query.where((SalesTool.status != "draft") | (SalesTool.owner_id == user.id))
+
+
+def deal_scope(user) -> Select:
+    """Deals ``user`` may see."""
+    from .models import Deal
+
+    query = select(Deal)
+    role = _role(user)
+    if role is None:
+        return query.where(Deal.id.is_(None))
+    if role in ORG_WIDE_ROLES:
+        return query
+    if role == Role.LEAD:
+        if user.team_id is None:
+            return query.where(Deal.id.is_(None))
+        return query.where(Deal.team_id == user.team_id)
+    return query.where(Deal.manager_id == user.id)
 
 
 def team_scope(user) -> Select:

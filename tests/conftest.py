@@ -52,6 +52,7 @@ def app(tmp_path):
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'planerka-test.db'}",
             "SEARCH_INDEX_DIR": str(tmp_path / "search_index"),
             "ATTACHMENTS_DIR": str(tmp_path / "attachments"),
+            "IMPORTS_DIR": str(tmp_path / "imports"),
         }
     )
     app.test_client_class = CsrfClient

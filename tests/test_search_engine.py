@@ -217,7 +217,11 @@ def test_drafts_of_others_are_neither_shown_nor_counted(engine):
 def test_snippets_are_escaped_and_marked(engine):
     index(
         engine,
-        doc(1, "<img src=x onerror=alert(1)>", "Перед <script>alert(1)</script> звонком **готовим** план"),
+        doc(
+            1,
+            "<img src=x onerror=alert(1)>",
+            "Перед <script>alert(1)</script> звонком **готовим** план",
+        ),
     )
     hit = engine.search(SearchQuery("звонок", viewer_sees_all_drafts=True)).hits[0]
     assert hit.title == "<img src=x onerror=alert(1)>"  # plain text: the template escapes it
@@ -359,3 +363,35 @@ def test_empty_query_lists_the_newest_visible_tools(engine):
     result = engine.search(SearchQuery("", viewer_id=OWNER))
     assert [h.id for h in result.hits] == [2, 1]
     assert result.total == 2
+
+
+def test_saves_fold_small_segments_without_losing_anything(engine):
+    index(engine, doc(1, "Первый скрипт"))
+    for n in range(2, 72):
+        engine.upsert(
+            [
+                doc(n, f"Скрипт {n}", f"Текст {n}", tags=(f"тег{n % 3}",), segments=("HoReCa",),
+                    status="draft" if n % 10 == 0 else "approved", owner=n,
+                    attachment=f"вложение номер {n}", proven=n % 4)
+            ]
+        )  # fmt: skip
+    segments = engine._open_index()._segments()
+    assert len(segments) < 2 * 8  # compacted by tiers, not one per save
+    result = engine.search(SearchQuery("скрипт", viewer_sees_all_drafts=True, limit=100))
+    assert result.total == 71
+    assert len({hit.id for hit in result.hits}) == 71
+    assert engine.search(SearchQuery("вложение 42", viewer_sees_all_drafts=True)).total == 1
+    tagged = engine.search(SearchQuery("скрипт", tags=("тег1",), segments=("horeca",),
+                                       viewer_sees_all_drafts=True, limit=100))  # fmt: skip
+    assert sorted(hit.id for hit in tagged.hits) == [n for n in range(2, 72) if n % 3 == 1]
+    drafts = engine.search(SearchQuery("скрипт", statuses=("draft",), viewer_id=30))
+    assert [hit.id for hit in drafts.hits] == [30]
+    proven = engine.search(SearchQuery("скрипт 7", viewer_sees_all_drafts=True))
+    assert proven.hits[0].id == 7
+
+
+def test_suggestion_never_reveals_words_of_hidden_drafts(engine):
+    index(engine, doc(1, "Сокращение поставщиков", status="draft", owner=OTHER))
+    result = engine.search(SearchQuery("сокращине", viewer_id=OWNER))
+    assert (result.total, result.hits, result.suggestion) == (0, [], None)
+    assert engine.search(SearchQuery("сокращине", viewer_id=OTHER)).suggestion == "сокращение"

@@ -222,7 +222,9 @@ def test_concurrent_saves_end_with_every_latest_version(search_app):
 
 def test_build_document_collects_names_and_attachment_text(search_app):
     with search_app.app_context():
-        tool = SalesTool(kind="proposal", title="КП", body="Текст", status="draft", summary="Кратко")
+        tool = SalesTool(
+            kind="proposal", title="КП", body="Текст", status="draft", summary="Кратко"
+        )
         tool.tags = [Tag(name="КП"), Tag(name="скидки")]
         tool.segments = [Segment(name="HoReCa")]
         tool.attachments = [

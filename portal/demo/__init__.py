@@ -42,6 +42,9 @@ def seed_demo(force: bool = False) -> dict[str, int]:
     """Load each part of the demo company that the database does not have yet."""
     created = {"users": seed_people(force)}
     created["tools"] = seed_tools()
+    from .deals_demo import seed_deals
+
+    created["deals"] = seed_deals()
     return created
 
 

@@ -1,5 +1,15 @@
 """SQLAlchemy models, one module per domain."""
 
+from .deals import (
+    Deal,
+    DealImport,
+    DealStageChange,
+    DealStatus,
+    ManagerAlias,
+    ProposalSend,
+    Reaction,
+    StageMapping,
+)
 from .tools import (
     PROPOSAL_KINDS,
     Attachment,
@@ -17,6 +27,14 @@ from .tools import (
 from .users import ApiToken, LoginAttempt, Role, Team, User, UserSession
 
 __all__ = [
+    "Deal",
+    "DealImport",
+    "DealStageChange",
+    "DealStatus",
+    "ManagerAlias",
+    "ProposalSend",
+    "Reaction",
+    "StageMapping",
     "PROPOSAL_KINDS",
     "ApiToken",
     "Attachment",

@@ -23,7 +23,22 @@ CYRILLIC_RE = re.compile(r"[а-яё]")
 LATIN_RE = re.compile(r"[a-z]")
 RUSSIAN_VOWELS = frozenset("аеиоуыэюя")
 # Case endings Russian speakers add to abbreviations: «ЛПРа», «ЛПРу», «КПшки» aside.
-ABBREVIATION_ENDINGS = ("ами", "ах", "ам", "ов", "ом", "ой", "ою", "ей", "а", "у", "е", "ы", "и", "ю")
+ABBREVIATION_ENDINGS = (
+    "ами",
+    "ах",
+    "ам",
+    "ов",
+    "ом",
+    "ой",
+    "ою",
+    "ей",
+    "а",
+    "у",
+    "е",
+    "ы",
+    "и",
+    "ю",
+)
 # Parses pymorphy3 rates below this are rare readings ("звонок" as a short adjective).
 MIN_PARSE_SCORE = 0.1
 MAX_PARSES = 3
@@ -90,7 +105,7 @@ def _strip_abbreviation_ending(word: str) -> str:
     return word
 
 
-@lru_cache(maxsize=500_000)
+@lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """The index term of one normalized word (see ``normalize``)."""
     if word.isdigit():
@@ -113,15 +128,19 @@ def index_terms(text: str) -> list[str]:
 
 
 _morph_lock = threading.Lock()
+_morph = None
 
 
-@lru_cache(maxsize=1)
 def morph_analyzer():
     """One pymorphy3 analyzer per process: loading the dictionary takes a moment."""
-    import pymorphy3
+    global _morph
+    if _morph is None:
+        with _morph_lock:
+            if _morph is None:
+                import pymorphy3
 
-    with _morph_lock:
-        return pymorphy3.MorphAnalyzer()
+                _morph = pymorphy3.MorphAnalyzer()
+    return _morph
 
 
 @lru_cache(maxsize=20_000)
@@ -192,3 +211,31 @@ def parse_synonym_groups(groups: list[list[str]]) -> list[list[tuple[str, ...]]]
         if len(members) > 1:
             parsed.append(members)
     return parsed
+
+
+def is_known_word(word: str) -> bool:
+    """Whether a Russian word is in pymorphy3's dictionary (English words: always)."""
+    if not CYRILLIC_RE.search(word):
+        return True
+    return morph_analyzer().word_is_known(word)
+
+
+@lru_cache(maxsize=4096)
+def dictionary_form(term: str, near: str) -> str | None:
+    """The dictionary word with index term ``term`` closest in spelling to ``near``:
+    how a corrected stem becomes a word to suggest."""
+    if not CYRILLIC_RE.search(term):
+        return None
+    from itertools import islice
+
+    from whoosh.support.levenshtein import distance
+
+    best = None
+    for key in islice(morph_analyzer().dictionary.words.iterkeys(term), 3000):
+        word = normalize(key)
+        if stem(word) != term:
+            continue
+        rank = (distance(word, near), len(word), word)
+        if best is None or rank < best:
+            best = rank
+    return best[2] if best else None

@@ -10,6 +10,11 @@ Facts about Whoosh-Reloaded 2.7.5 this module is built around:
 * Whoosh file objects seek and read; one searcher is therefore shared by the threads of a
   process under a lock (searching is CPU-bound under the GIL anyway) and kept open between
   requests until the index changes.
+* Whoosh's own query execution and merging step through postings one Python call at a
+  time: too slow for 20,000 tools. Whoosh stores the index (term dictionary, postings,
+  stored fields, columns); queries are scored here from whole posting blocks (see
+  ``_QueryPlan``), phrases come from word-pair fields, and saves compact small segments
+  by indexing their documents again (see ``compaction_plan``).
 
 A rebuild writes a fresh index into a temporary directory beside the live one and swaps
 the two with a rename, so searches keep answering from the old index meanwhile. A marker
@@ -50,6 +55,8 @@ from whoosh.fields import COLUMN, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
 from whoosh.matching.wrappers import FilterMatcher
+from whoosh.reading import EmptyReader, MultiReader, SegmentReader
+from whoosh.searching import Searcher
 from whoosh.support.levenshtein import distance as edit_distance
 from whoosh.system import pack_uint
 from whoosh.util.filelock import try_for
@@ -58,7 +65,9 @@ from .analysis import (
     CYRILLIC_RE,
     WORD_RE,
     PlanerkaTokenizer,
+    dictionary_form,
     index_terms,
+    is_known_word,
     normalize,
     parse_synonym_groups,
     query_forms,
@@ -79,7 +88,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 # Bump when the schema or the analysis changes: an index of another version is rebuilt.
-SCHEMA_VERSION = "planerka-search-1"
+SCHEMA_VERSION = "planerka-search-2"
 SCHEMA_MARKER = "PLANERKA_SCHEMA"
 _TOC_NAME = re.compile(r"_MAIN_\d+\.toc")
 
@@ -103,13 +112,18 @@ PROVEN_WEIGHT = 0.3
 
 SNIPPET_WIDTH = 220
 SNIPPET_LEAD = 60
-ATTACHMENT_EXCERPT_CHARS = 4000
+# Attachment text beyond this is not indexed (a 100-page document is about 200,000 characters).
+ATTACHMENT_INDEX_CHARS = 200_000
+# Snippets look for matches this far into an attachment.
+ATTACHMENT_SNIPPET_CHARS = 20_000
 MAX_QUERY_UNITS = 8
 MAX_LIMIT = 100
 # "Did you mean": only words this long, and only when the query found fewer than this.
 SUGGEST_MIN_LETTERS = 5
 SUGGEST_BELOW = 3
 
+MERGE_FACTOR = 8
+AUTO_MERGE_MAX_DOCS = 600
 REBUILD_LOCK_WAIT = 60.0
 OPEN_ATTEMPTS = 4
 # A marker left by a rebuild on another host counts as abandoned after this long untouched.
@@ -206,8 +220,8 @@ def build_schema() -> Schema:
         attachment_pairs=WeightedTextField(pairs=True),
         title=STORED,
         summary=STORED,
-        body=STORED,
-        attachment_excerpt=STORED,
+        body=STORED,  # as plain text
+        source=STORED,  # the rest of the document, to index it again when compacting
         rank=COLUMN(columns.NumericColumn("f", default=1.0)),
         updated=COLUMN(columns.NumericColumn("q", default=0)),
         idn=COLUMN(columns.NumericColumn("q", default=0)),
@@ -220,35 +234,76 @@ def _facet_value(name: str) -> str:
 
 def document_fields(doc: SearchDocument) -> dict:
     """The Whoosh fields of one document."""
-    body = markdown_to_plain(doc.body or "")
-    attachment = doc.attachment_text or ""
-    parts = [(doc.title, TITLE_WEIGHT)]
-    parts += [(name, TAGS_WEIGHT) for name in (*doc.tags, *doc.segments)]
-    parts += [(doc.summary, SUMMARY_WEIGHT), (body, BODY_WEIGHT)]
+    updated = doc.updated_at.timestamp() if isinstance(doc.updated_at, datetime) else 0
+    return _fields(
+        doc_id=doc.id,
+        kind=doc.kind,
+        status=doc.status,
+        owner_id=doc.owner_id,
+        title=doc.title or "",
+        summary=doc.summary or "",
+        body=markdown_to_plain(doc.body or ""),
+        tags=tuple(doc.tags),
+        segments=tuple(doc.segments),
+        attachment=(doc.attachment_text or "")[:ATTACHMENT_INDEX_CHARS],
+        proven_uses=doc.proven_uses,
+        updated=int(updated),
+    )
+
+
+def _fields_from_stored(stored: dict, updated: int) -> dict:
+    """The fields of an indexed document again, from what it stored (see compaction)."""
+    source = stored["source"]
+    return _fields(
+        doc_id=int(stored["id"]),
+        kind=stored["kind"],
+        status=stored["status"],
+        owner_id=source["owner_id"],
+        title=stored["title"],
+        summary=stored["summary"],
+        body=stored["body"],
+        tags=source["tags"],
+        segments=source["segments"],
+        attachment=source["attachment"],
+        proven_uses=source["proven_uses"],
+        updated=updated,
+    )
+
+
+def _fields(
+    *, doc_id, kind, status, owner_id, title, summary, body, tags, segments, attachment,
+    proven_uses, updated,
+) -> dict:  # fmt: skip
+    parts = [(title, TITLE_WEIGHT)]
+    parts += [(name, TAGS_WEIGHT) for name in (*tags, *segments)]
+    parts += [(summary, SUMMARY_WEIGHT), (body, BODY_WEIGHT)]
     # Analysed once for the word field and the word-pair field.
     sections = tuple((index_terms(text), weight) for text, weight in parts if text)
     attachment_terms = ((index_terms(attachment), 1.0),) if attachment else ()
-    updated = doc.updated_at.timestamp() if isinstance(doc.updated_at, datetime) else 0
     return {
-        "id": str(doc.id),
-        "kind": doc.kind,
-        "status": doc.status,
-        "owner": "" if doc.owner_id is None else str(doc.owner_id),
-        "tag": ",".join(_facet_value(t) for t in doc.tags),
-        "segment": ",".join(_facet_value(s) for s in doc.segments),
+        "id": str(doc_id),
+        "kind": kind,
+        "status": status,
+        "owner": "" if owner_id is None else str(owner_id),
+        "tag": ",".join(_facet_value(t) for t in tags),
+        "segment": ",".join(_facet_value(s) for s in segments),
         "text": sections,
         "pairs": sections,
         "attachment": attachment_terms,
         "attachment_pairs": attachment_terms,
-        "title": doc.title,
-        "summary": doc.summary or "",
+        "title": title,
+        "summary": summary,
         "body": body,
-        "attachment_excerpt": _SPACES.sub(" ", attachment[: ATTACHMENT_EXCERPT_CHARS * 2])[
-            :ATTACHMENT_EXCERPT_CHARS
-        ].strip(),
-        "rank": rank_factor(doc.status, doc.proven_uses),
-        "updated": int(updated),
-        "idn": int(doc.id),
+        "source": {
+            "owner_id": owner_id,
+            "tags": tuple(tags),
+            "segments": tuple(segments),
+            "attachment": attachment,
+            "proven_uses": proven_uses,
+        },
+        "rank": rank_factor(status, proven_uses),
+        "updated": updated,
+        "idn": int(doc_id),
     }
 
 
@@ -266,7 +321,9 @@ class _Segment:
     """Per-segment arrays the scorer needs, kept until the segment is merged away."""
 
     def __init__(self, reader):
+        self.reader = reader
         self.id = reader.segment().segment_id()
+        self._facets: OrderedDict[tuple[str, str], frozenset[int]] = OrderedDict()
         doc_count = reader.doc_count_all()
         self.factors = list(reader.column_reader("rank"))
         self.updated = list(reader.column_reader("updated"))
@@ -286,21 +343,46 @@ class _Segment:
             cached = self._norms[fieldname] = (average_length, norms)
         return cached[1]
 
+    def facet(self, fieldname: str, value: str) -> frozenset[int]:
+        """Documents with ``value`` in a filter field, deleted ones included."""
+        key = (fieldname, value)
+        docs = self._facets.get(key)
+        if docs is None:
+            docs = self._facets[key] = frozenset(_postings(self.reader, fieldname, value)[0])
+            while len(self._facets) > 256:
+                self._facets.popitem(last=False)
+        return docs
+
+    def close(self) -> None:
+        with suppress(Exception):
+            self.reader.close()
+
+
+@dataclass(frozen=True)
+class _Leaf:
+    """A segment as of one index generation: its deletions are that generation's."""
+
+    reader: object
+    base: int  # global number of its first document
+    segment: _Segment
+    deleted: frozenset[int]
+
 
 @dataclass
 class _OpenIndex:
-    """The searcher shared by a process's requests, with caches that live as long."""
+    """One generation of the index as the process's requests share it, with its caches.
+
+    Its segment readers belong to the engine, which keeps a segment's reader open across
+    generations for as long as the segment exists: reopening after a save then costs only
+    the new small segment, not the 20,000-document one.
+    """
 
     ix: index.Index
     searcher: object
     inode: int
-    leaves: list  # (segment reader, doc offset, _Segment)
+    leaves: list[_Leaf]
     filters: OrderedDict = field(default_factory=OrderedDict)
     suggestions: dict = field(default_factory=dict)
-
-    def close(self):
-        with suppress(Exception):
-            self.searcher.close()
 
 
 # Query execution: BM25F over Whoosh's postings, read block by block.
@@ -336,7 +418,7 @@ class _QueryPlan:
                         continue
                     if len(words) == 1:
                         positions = [self._weighted(word_field, present[0], boost)]
-                    else:
+                    else:  # a phrase: every adjacent pair of its words, in any form
                         positions = []
                         for first, second in zip(present, present[1:], strict=False):
                             pairs = [f"{a} {b}" for a in first for b in second]
@@ -344,16 +426,14 @@ class _QueryPlan:
                             if not terms:
                                 break
                             positions.append(terms)
-                        else:
-                            positions = positions or None
-                        if not positions or len(positions) != len(words) - 1:
+                        if len(positions) != len(words) - 1:
                             continue
                     options.append(positions)
                     for terms in present:
                         self.highlight_terms.update(terms)
             if not options:
                 self.possible = False
-                return
+                break
             self.units.append(options)
         self.highlight_terms = frozenset(self.highlight_terms)
 
@@ -438,7 +518,10 @@ def _accumulate(found, postings, segment, fieldname, constant, average_length) -
     factors = segment.factors
     if not found:
         found.update(
-            {d: constant * w * factors[d] / (w + norms[d]) for d, w in zip(ids, weights, strict=True)}
+            {
+                d: constant * w * factors[d] / (w + norms[d])
+                for d, w in zip(ids, weights, strict=True)
+            }
         )
         return
     get = found.get
@@ -504,10 +587,6 @@ class _PostingsCache:
             self.size -= 8 * len(ids) + 200
 
 
-def _doc_set(reader, fieldname: str, value: str) -> set[int]:
-    return set(_postings(reader, fieldname, value)[0])
-
-
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
@@ -519,7 +598,13 @@ def _exchange_directories(a: Path, b: Path) -> bool:
         renameat2 = libc.renameat2
     except (OSError, AttributeError):
         return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    renameat2.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
     result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
     if result == 0:
         return True
@@ -565,6 +650,48 @@ class _TermPool:
         self._terms.clear()
 
 
+def _tune(writer) -> None:
+    """Our writers' two departures from Whoosh's defaults.
+
+    Per-block length statistics serve Whoosh's own scorer only (ours reads the per-document
+    lengths), and looking up every posting's document length costs a third of a rebuild;
+    the grouping pool avoids sorting every posting.
+    """
+    writer.codec.length_stats = False
+    writer.pool = _TermPool()
+
+
+def compaction_plan(segments) -> list:
+    """The small segments a save should fold into its own new segment, if any.
+
+    Segments of similar size (tiers of MERGE_FACTOR) are compacted MERGE_FACTOR at a time,
+    and never more than AUTO_MERGE_MAX_DOCS documents in one save. Their documents are
+    indexed again from their stored fields (about 1 ms each) rather than merged through
+    Whoosh's posting-by-posting merge (about 10 ms each): Whoosh's MERGE_SMALL policy
+    re-merged a growing segment on almost every commit, hundreds of milliseconds per save
+    at 20,000 tools. Larger segments wait for a rebuild.
+    """
+    tiers: dict[int, list] = defaultdict(list)
+    for segment in segments:
+        size = segment.doc_count()
+        if 0 < size < AUTO_MERGE_MAX_DOCS:
+            tier = 0
+            while size >= MERGE_FACTOR:
+                size //= MERGE_FACTOR
+                tier += 1
+            tiers[tier].append(segment)
+    for tier in sorted(tiers):
+        group = tiers[tier]
+        if len(group) >= MERGE_FACTOR and sum(s.doc_count() for s in group) <= AUTO_MERGE_MAX_DOCS:
+            return group
+    return []
+
+
+def drop_emptied(writer, segments):
+    """Merge policy: keep every segment that still has a live document."""
+    return [segment for segment in segments if segment.doc_count() > 0]
+
+
 class IndexBatch:
     """Changes to apply under the writer lock; written when the ``writer()`` block ends."""
 
@@ -593,12 +720,27 @@ class IndexBatch:
 
     def _write(self, writer) -> None:
         ids = set(self._documents) | self._deleted
+        compacting = {segment.segment_id() for segment in compaction_plan(writer.segments)}
+        again = []
         with writer.searcher() as searcher:
             for doc_id in ids:
                 for docnum in list(searcher.document_numbers(id=str(doc_id))):
                     writer.delete_document(docnum)
+            for reader, offset in _leaf_readers(searcher):
+                segment = _segment_of(reader)
+                if segment is None or segment.segment_id() not in compacting:
+                    continue
+                updated = reader.column_reader("updated")
+                for docnum in reader.all_doc_ids():
+                    stored = reader.stored_fields(docnum)
+                    if int(stored["id"]) in ids:
+                        continue  # replaced or deleted by this batch
+                    writer.delete_document(offset + docnum)
+                    again.append(_fields_from_stored(stored, updated[docnum]))
         for doc in self._documents.values():
             writer.add_document(**document_fields(doc))
+        for fields in again:
+            writer.add_document(**fields)
 
 
 class WhooshSearchEngine:
@@ -643,8 +785,8 @@ class WhooshSearchEngine:
         if not self.exists():
             return "rebuilding" if self.rebuild_in_progress() else "missing"
         try:
-            with self._open_searcher() as searcher:
-                searcher.doc_count()
+            with self._search_lock:
+                self._current()  # the shared searcher: cheap when the index is unchanged
         except IndexMissingError:
             return "rebuilding" if self.rebuild_in_progress() else "missing"
         except IndexCorruptError as error:
@@ -659,25 +801,27 @@ class WhooshSearchEngine:
         return self._marker_is_live()
 
     def _open_index(self) -> index.Index:
-        return self._open_retrying(searcher=False)
+        return self._opening(lambda ix: ix)
 
     def _open_searcher(self):
-        return self._open_retrying(searcher=True)
+        return self._opening(lambda ix: ix.searcher())
 
-    def _open_retrying(self, searcher: bool):
+    def _opening(self, then: Callable):
+        """``then(ix)`` on the freshly opened index; open errors become IndexMissingError or
+        IndexCorruptError, transient ones after a few attempts."""
         # A writer in another thread or process may commit between our reading the table
         # of contents and opening the files it names, deleting the older ones: such a
         # failure is transient. A corrupt index fails every attempt.
         for attempt in range(OPEN_ATTEMPTS):
             try:
-                return self._open_once(searcher)
+                return self._open_once(then)
             except IndexCorruptError:
                 if attempt == OPEN_ATTEMPTS - 1:
                     raise
                 time.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    def _open_once(self, searcher: bool):
+    def _open_once(self, then: Callable):
         try:
             version = (self.path / SCHEMA_MARKER).read_text().strip()
         except FileNotFoundError:
@@ -693,8 +837,9 @@ class WhooshSearchEngine:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ResourceWarning)
             try:
-                ix = index.open_dir(str(self.path), schema=build_schema())
-                return ix.searcher() if searcher else ix
+                return then(index.open_dir(str(self.path), schema=build_schema()))
+            except (IndexMissingError, IndexCorruptError):
+                raise
             except index.EmptyIndexError:
                 failure = "no table of contents"
             except Exception as error:  # noqa: BLE001 — unreadable in any way means corrupt
@@ -712,43 +857,62 @@ class WhooshSearchEngine:
         current = self._open
         if current is not None:
             try:
-                fresh = (
-                    os.stat(self.path).st_ino == current.inode and current.searcher.up_to_date()
-                )
+                fresh = os.stat(self.path).st_ino == current.inode and current.searcher.up_to_date()
             except OSError:
                 fresh = False
             if fresh:
                 return current
-            # Never Searcher.refresh() (duplicates after updates and an optimize):
-            # close the stale searcher and open a new one.
+            # Never Searcher.refresh() (duplicates after updates and an optimize): a new
+            # searcher for the new generation (the stale one holds no files of its own).
             self._open = None
-            current.close()
         try:
             # Before opening: a swap in between costs one needless reopen, not a stale one.
             inode = os.stat(self.path).st_ino
         except FileNotFoundError:
             raise IndexMissingError(str(self.path)) from None
-        searcher = self._open_searcher()
-        ix = searcher._ix
-        leaves = []
-        segments: dict[str, _Segment] = {}
-        for reader, offset in _leaf_readers(searcher):
-            if _segment_of(reader) is None:
-                continue  # an empty index
-            sid = _segment_of(reader).segment_id()
-            data = self._segments.get(sid) or _Segment(reader)
-            segments[sid] = data
-            leaves.append((reader, offset, data))
-        self._segments = segments  # drops the segments merged away
-        self._postings_cache.retain(set(segments))
-        self._open = _OpenIndex(ix=ix, searcher=searcher, inode=inode, leaves=leaves)
+        self._open = self._opening(lambda ix: self._generation(ix, inode))
         return self._open
 
+    def _generation(self, ix, inode: int) -> _OpenIndex:
+        """The latest generation, reusing the readers of segments it still has."""
+        toc = ix._read_toc()
+        opened: list[_Segment] = []
+        segments: dict[str, _Segment] = {}
+        leaves = []
+        base = 0
+        try:
+            for segment in toc.segments:
+                sid = segment.segment_id()
+                data = self._segments.get(sid)
+                if data is None:
+                    reader = SegmentReader(ix.storage, toc.schema, segment, generation=toc.generation)
+                    data = _Segment(reader)
+                    opened.append(data)
+                segments[sid] = data
+                leaves.append(_Leaf(data.reader, base, data, frozenset(segment.deleted_docs())))
+                base += segment.doc_count_all()
+        except BaseException:
+            for data in opened:
+                data.close()
+            raise
+        for sid, data in self._segments.items():
+            if sid not in segments:
+                data.close()  # merged away
+        self._segments = segments
+        self._postings_cache.retain(set(segments))
+        readers = [leaf.reader for leaf in leaves]
+        reader = MultiReader(readers, generation=toc.generation) if readers else EmptyReader(toc.schema)
+        searcher = Searcher(reader, fromindex=ix, closereader=False)
+        return _OpenIndex(ix=ix, searcher=searcher, inode=inode, leaves=leaves)
+
     def close(self) -> None:
+        """Close every reader of the shared searcher (the next search opens new ones)."""
         with self._search_lock:
-            if self._open is not None:
-                self._open.close()
-                self._open = None
+            self._open = None
+            for data in self._segments.values():
+                data.close()
+            self._segments = {}
+            self._postings_cache.retain(set())
 
     # Synonyms
 
@@ -772,9 +936,7 @@ class WhooshSearchEngine:
                 current = self._current()
             except (IndexMissingError, IndexCorruptError) as error:
                 state = "missing" if isinstance(error, IndexMissingError) else "corrupt"
-                return SearchResult(
-                    total=0, hits=[], rebuilding=True, extra={"index": state}
-                )
+                return SearchResult(total=0, hits=[], rebuilding=True, extra={"index": state})
             result = self._search(current, query)
         result.extra["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
         if rebuilding:
@@ -802,9 +964,16 @@ class WhooshSearchEngine:
         extra: dict = {}
         if total < SUGGEST_BELOW:
             suggestion = self._suggest(current, sq.text)
-            if suggestion and total == 0:
-                total, hits = self._run(current, self._parse(suggestion), allowed, offset, limit)
-                if total:
+            if suggestion:
+                fuzzy_total, fuzzy_hits = self._run(
+                    current, self._parse(suggestion), allowed, offset, limit
+                )
+                # Only a correction that finds more of what this viewer may see: the
+                # vocabulary also holds words of drafts they must not learn about.
+                if fuzzy_total <= total:
+                    suggestion = None
+                elif total == 0:
+                    total, hits = fuzzy_total, fuzzy_hits
                     extra["fuzzy"] = True
                     extra["corrected"] = suggestion
         return SearchResult(total=total, hits=hits, suggestion=suggestion, extra=extra)
@@ -817,21 +986,21 @@ class WhooshSearchEngine:
         wanted = offset + limit
         total = 0
         best: list[tuple[float, int, int]] = []  # (score, -global docnum, leaf number)
-        for leaf_number, (reader, base, segment) in enumerate(current.leaves):
+        for leaf_number, leaf in enumerate(current.leaves):
             visible = allowed[leaf_number]
             if not visible:
                 continue
-            docs, scores = plan.scores(reader, segment, visible, self._postings_cache)
+            docs, scores = plan.scores(leaf.reader, leaf.segment, visible, self._postings_cache)
             total += len(docs)
             best.extend(
-                (scores[docnum], -(base + docnum), leaf_number)
+                (scores[docnum], -(leaf.base + docnum), leaf_number)
                 for docnum in heapq.nlargest(wanted, docs, key=scores.__getitem__)
             )
         highlighter = _Highlighter(plan.highlight_terms)
         hits = []
         for score, negative_docnum, leaf_number in heapq.nlargest(wanted, best)[offset:]:
-            reader, base, _ = current.leaves[leaf_number]
-            stored = reader.stored_fields(-negative_docnum - base)
+            leaf = current.leaves[leaf_number]
+            stored = leaf.reader.stored_fields(-negative_docnum - leaf.base)
             hits.append(_make_hit(stored, score, highlighter))
         return total, hits
 
@@ -840,19 +1009,19 @@ class WhooshSearchEngine:
         wanted = offset + limit
         total = 0
         best = []
-        for leaf_number, (_, base, segment) in enumerate(current.leaves):
+        for leaf_number, leaf in enumerate(current.leaves):
             visible = allowed[leaf_number]
             total += len(visible)
-            updated = segment.updated
+            updated = leaf.segment.updated
             best.extend(
-                (updated[d], -(base + d), leaf_number)
+                (updated[d], -(leaf.base + d), leaf_number)
                 for d in heapq.nlargest(wanted, visible, key=updated.__getitem__)
             )
         highlighter = _Highlighter(frozenset())
         hits = []
         for _, negative_docnum, leaf_number in heapq.nlargest(wanted, best)[offset:]:
-            reader, base, _ = current.leaves[leaf_number]
-            stored = reader.stored_fields(-negative_docnum - base)
+            leaf = current.leaves[leaf_number]
+            stored = leaf.reader.stored_fields(-negative_docnum - leaf.base)
             hits.append(_make_hit(stored, 0.0, highlighter))
         return SearchResult(total=total, hits=hits)
 
@@ -876,23 +1045,23 @@ class WhooshSearchEngine:
             return cached
         kinds, tags, segments = key[0], key[1], key[2]
         allowed = []
-        for reader, _, _ in current.leaves:
+        for leaf in current.leaves:
+            facet = leaf.segment.facet
             visible: set[int] = set()
             for status in statuses:
-                docs = _doc_set(reader, "status", status)
+                docs = facet("status", status)
                 if status == "draft" and not sq.viewer_sees_all_drafts:
                     if sq.viewer_id is None:
                         continue
-                    docs &= _doc_set(reader, "owner", str(sq.viewer_id))
+                    docs = docs & facet("owner", str(sq.viewer_id))
                 visible |= docs
             for fieldname, values in (("kind", kinds), ("tag", tags), ("segment", segments)):
                 if values and visible:
                     wanted: set[int] = set()
                     for value in values:
-                        wanted |= _doc_set(reader, fieldname, value)
+                        wanted |= facet(fieldname, value)
                     visible &= wanted
-            if visible and reader.has_deletions():
-                visible -= reader.deleted_docs_set
+            visible -= leaf.deleted
             allowed.append(visible)
         current.filters[key] = allowed
         while len(current.filters) > 64:
@@ -980,9 +1149,12 @@ class WhooshSearchEngine:
             return None
         candidate = best[1]
         if word.startswith(own_stem):
-            surface = candidate + word[len(own_stem) :]
-            if stem(surface) == candidate:
+            surface = candidate + word[len(own_stem) :]  # the query word's own ending
+            if stem(surface) == candidate and is_known_word(surface):
                 return surface
+        surface = dictionary_form(candidate, word)
+        if surface:
+            return surface
         if stem(candidate) == candidate and WORD_RE.fullmatch(candidate):
             return candidate
         return None
@@ -1004,6 +1176,7 @@ class WhooshSearchEngine:
         try:
             ix = self._open_index()
             writer = ix.writer(timeout=max(0.0, deadline - time.monotonic()), delay=0.02)
+            _tune(writer)
             try:
                 if self.rebuild_in_progress():
                     raise RebuildInProgressError(str(self.path))
@@ -1011,7 +1184,7 @@ class WhooshSearchEngine:
                 yield batch
                 if batch:
                     batch._write(writer)
-                    writer.commit(merge=True)
+                    writer.commit(mergetype=drop_emptied)
                 else:
                     writer.cancel()
             except BaseException:
@@ -1036,6 +1209,7 @@ class WhooshSearchEngine:
             raise RebuildInProgressError(str(self.path))
         with self._write_lock:
             writer = self._open_index().writer(timeout=self.writer_timeout, delay=0.02)
+            _tune(writer)
             try:
                 writer.commit(optimize=True)
             except BaseException:
@@ -1097,10 +1271,7 @@ class WhooshSearchEngine:
         try:
             ix = index.create_in(str(staging), build_schema())
             writer = ix.writer(procs=1, multisegment=False)
-            # Per-block length statistics serve Whoosh's own scorer only, and looking up
-            # every posting's document length costs a third of the rebuild.
-            writer.codec.length_stats = False
-            writer.pool = _TermPool()
+            _tune(writer)
             step = max(1, min(500, total // 100 if total else 100))
             count = pending = 0
             try:
@@ -1312,9 +1483,8 @@ def _cut(text: str, start: int, end: int, marks) -> str:
 def _make_hit(stored: dict, score: float, highlighter: _Highlighter) -> SearchHit:
     summary = stored.get("summary", "")
     body = stored.get("body", "")
-    snippet = highlighter.snippet(
-        [body, summary, stored.get("attachment_excerpt", "")], summary or body
-    )
+    attachment = stored.get("source", {}).get("attachment", "")[:ATTACHMENT_SNIPPET_CHARS]
+    snippet = highlighter.snippet([body, summary, _SPACES.sub(" ", attachment)], summary or body)
     return SearchHit(
         id=int(stored["id"]),
         kind=stored.get("kind", ""),

@@ -219,9 +219,7 @@ def build_document(tool: SalesTool, proven_uses: int | None = None) -> SearchDoc
     """What the index knows of ``tool``."""
     if proven_uses is None:
         proven_uses = proven_uses_for([tool.id]).get(tool.id, 0)
-    attachment_text = "\n\n".join(
-        a.extracted_text for a in tool.attachments if a.extracted_text
-    )
+    attachment_text = "\n\n".join(a.extracted_text for a in tool.attachments if a.extracted_text)
     return SearchDocument(
         id=tool.id,
         kind=tool.kind,
@@ -257,10 +255,7 @@ def _all_documents(session: Session) -> Iterator[SearchDocument]:
     last_id = 0
     while True:
         tools = session.scalars(
-            _tools_query()
-            .where(SalesTool.id > last_id)
-            .order_by(SalesTool.id)
-            .limit(REBUILD_CHUNK)
+            _tools_query().where(SalesTool.id > last_id).order_by(SalesTool.id).limit(REBUILD_CHUNK)
         ).all()
         if not tools:
             return
@@ -394,7 +389,7 @@ def ensure_index(app: Flask, background: bool | None = None) -> str:
     """Start a rebuild when the index is missing or corrupt; returns ``index_status()``.
 
     Called on the first request of every process. ``background`` defaults to the
-    SEARCH_REBUILD_IN_BACKGROUND setting (off in tests).
+    SEARCH_REBUILD_IN_BACKGROUND setting (off in tests), and to off inside a CLI command.
     """
     state = _state(app)
     engine = get_engine(app)
@@ -408,7 +403,10 @@ def ensure_index(app: Flask, background: bool | None = None) -> str:
             return "rebuilding"  # another process rebuilds it
         logger.warning("Search index at %s is %s; rebuilding it", engine.path, health)
         if background is None:
-            background = app.config.get("SEARCH_REBUILD_IN_BACKGROUND", True)
+            # A command (``flask seed-demo``) may exit before a background thread ends.
+            background = app.config.get("SEARCH_REBUILD_IN_BACKGROUND", True) and (
+                click.get_current_context(silent=True) is None
+            )
         if background:
             thread = threading.Thread(
                 target=_rebuild_in_background, args=(app,), name="search-rebuild", daemon=True
@@ -637,7 +635,8 @@ def check_index_consistency() -> dict:
     report["stale"] = sorted(
         tool_id
         for tool_id, stamp in indexed.items()
-        if tool_id in updated and updated[tool_id] is not None
+        if tool_id in updated
+        and updated[tool_id] is not None
         and int(updated[tool_id].timestamp()) > stamp
     )
     report["ok"] = not (report["missing"] or report["extra"] or report["stale"])

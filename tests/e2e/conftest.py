@@ -34,6 +34,7 @@ def live_server(tmp_path) -> Iterator[str]:
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'planerka-e2e.db'}",
             "SEARCH_INDEX_DIR": str(tmp_path / "search_index"),
             "ATTACHMENTS_DIR": str(tmp_path / "attachments"),
+            "IMPORTS_DIR": str(tmp_path / "imports"),
         }
     )
     with app.app_context():

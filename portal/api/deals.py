@@ -1,0 +1,297 @@
+"""Deals and proposals endpoints of API.md."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import current_app, jsonify, request, url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from ..deals import services as deals
+from ..deals.importing import ImportFileError, parse_deal_file
+from ..extensions import db
+from ..models import Deal, User
+from ..policy import can
+from . import bp
+from .auth import api_user
+from .common import ApiError, isoformat, json_body, paginated, pagination
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def parse_when(value, name: str, fields: dict, *, required: bool = False) -> datetime | None:
+    """ISO 8601 date or date-time; a time without offset is the portal's local time."""
+    if value in (None, ""):
+        if required:
+            fields[name] = _l("Required.")
+        return None
+    if not isinstance(value, str):
+        fields[name] = _l("Must be an ISO 8601 date or date-time.")
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        fields[name] = _l("Must be an ISO 8601 date or date-time.")
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=_tz())
+    return parsed.astimezone(UTC)
+
+
+def deal_json(deal: Deal) -> dict:
+    return {
+        "id": deal.id,
+        "external_id": deal.external_id,
+        "title": deal.title,
+        "client": deal.client,
+        "segment": deal.segment,
+        "manager_email": deal.manager.email,
+        "manager": deal.manager.name,
+        "team": deal.team.name if deal.team else None,
+        "amount": float(deal.amount) if deal.amount is not None else None,
+        "currency": deal.currency,
+        "stage": deal.stage,
+        "status": deal.status,
+        "created_at": isoformat(deal.created_at),
+        "closed_at": isoformat(deal.closed_at),
+        "updated_at": isoformat(deal.updated_at),
+        "proposal_sends": [send_json(s) for s in deal.proposal_sends],
+    }
+
+
+def send_json(send) -> dict:
+    return {
+        "id": send.id,
+        "deal_id": send.deal_id,
+        "tool_id": send.tool_id,
+        "version": send.version,
+        "sent_at": isoformat(send.sent_at),
+        "reaction": send.reaction,
+        "reacted_at": isoformat(send.reacted_at),
+        "hours_to_reaction": send.hours_to_reaction,
+    }
+
+
+def _text(data: dict, name: str, fields: dict, required=False, max_len=300) -> str | None:
+    value = data.get(name)
+    if value is None or value == "":
+        if required:
+            fields[name] = _l("Required.")
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and name == "external_id":
+        value = str(value)
+    if not isinstance(value, str):
+        fields[name] = _l("Must be a string.")
+        return None
+    if len(value) > max_len:
+        fields[name] = _l("Too long.")
+    return value
+
+
+@bp.route("/deals", methods=["POST"])
+def create_deal():
+    user = api_user()
+    data = json_body()
+    fields: dict = {}
+    title = _text(data, "title", fields, required=True)
+    client = _text(data, "client", fields, required=True)
+    email = _text(data, "manager_email", fields, required=True, max_len=254)
+    status = _text(data, "status", fields, required=True, max_len=10)
+    manager = None
+    if email:
+        manager = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+        if manager is None:
+            fields["manager_email"] = _l("No user with this e-mail.")
+    amount = data.get("amount")
+    if amount is not None:
+        try:
+            if isinstance(amount, bool):
+                raise InvalidOperation
+            amount = Decimal(str(amount))
+            if not amount.is_finite():
+                raise InvalidOperation
+        except (InvalidOperation, ValueError):
+            fields["amount"] = _l("Must be a number.")
+            amount = None
+    currency = _text(data, "currency", fields, max_len=3) or "RUB"
+    created_at = parse_when(data.get("created_at"), "created_at", fields)
+    closed_at = parse_when(data.get("closed_at"), "closed_at", fields)
+    if status and status not in deals.STATUSES:
+        fields["status"] = _l("Status must be open, won or lost.")
+    if fields:
+        raise ApiError(422, _l("Some values are invalid."), fields=fields)
+    deal_input = deals.DealInput(
+        title=title, client=client, manager=manager, status=status,
+        external_id=_text(data, "external_id", fields, max_len=64),
+        segment=_text(data, "segment", fields, max_len=80), amount=amount, currency=currency,
+        stage=_text(data, "stage", fields, max_len=120), created_at=created_at, closed_at=closed_at,
+    )  # fmt: skip
+    if fields:
+        raise ApiError(422, _l("Some values are invalid."), fields=fields)
+    try:
+        deal, created = deals.save_deal(user, deal_input)
+    except deals.DealError as error:
+        raise ApiError(422, _l("Some values are invalid."), fields=error.fields) from None
+    except deals.PermissionDenied:
+        raise ApiError(403, _l("You may not write deals of this manager.")) from None
+    response = jsonify(deal_json(deal))
+    response.status_code = 201 if created else 200
+    if created:
+        response.headers["Location"] = url_for("api.get_deal", deal_id=deal.id)
+    return response
+
+
+def _visible_deal(deal_id: int) -> Deal:
+    deal = deals.get_deal_for(api_user(), deal_id)
+    if deal is None:
+        raise ApiError(404, _l("No such deal."))
+    return deal
+
+
+@bp.route("/deals/<int:deal_id>")
+def get_deal(deal_id: int):
+    return jsonify(deal_json(_visible_deal(deal_id)))
+
+
+def _date_param(name: str, fields: dict):
+    raw = request.args.get(name, "")
+    if not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw).date() if "T" in raw else datetime.strptime(raw, "%Y-%m-%d").date()
+    except ValueError:
+        fields[name] = _l("Must be a date like 2026-11-27.")
+        return None
+
+
+@bp.route("/deals")
+def list_deals():
+    user = api_user()
+    page, per_page = pagination()
+    fields: dict = {}
+    status = request.args.get("status", "")
+    if status and status not in deals.STATUSES:
+        fields["status"] = _l("Status must be open, won or lost.")
+    start, end = _date_param("from", fields), _date_param("to", fields)
+    if fields:
+        raise ApiError(422, _l("Some values are invalid."), fields=fields)
+    tz = _tz()
+    flt = deals.DealFilter(
+        status=status,
+        manager_email=request.args.get("manager_email", "").strip(),
+        closed_from=datetime.combine(start, time.min, tz) if start else None,
+        closed_to=datetime.combine(end + timedelta(days=1), time.min, tz) if end else None,
+        page=page,
+        per_page=per_page,
+    )
+    items, total = deals.list_deals(user, flt)
+    return jsonify(paginated([deal_json(d) for d in items], total, page, per_page))
+
+
+def _bool_form(name: str, default: bool = False) -> bool:
+    value = request.form.get(name)
+    if value is None:
+        return default
+    if value.lower() in ("true", "1", "yes", "on"):
+        return True
+    if value.lower() in ("false", "0", "no", "off", ""):
+        return False
+    raise ApiError(422, _l("Some values are invalid."), fields={name: _l("Must be true or false.")})
+
+
+@bp.route("/deals/import", methods=["POST"])
+def import_deals():
+    user = api_user()
+    if not can(user, "deals.import"):
+        raise ApiError(403, _l("Only leads, heads and admins import deals."))
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ApiError(400, _l("Send the file as multipart/form-data field “file”."))
+    fmt = request.form.get("format", "auto")
+    if fmt not in ("auto", "amocrm", "bitrix24", "generic"):
+        raise ApiError(422, _l("Some values are invalid."),
+                       fields={"format": _l("auto, amocrm, bitrix24 or generic.")})  # fmt: skip
+    dry_run = _bool_form("dry_run")
+    skip_errors = _bool_form("skip_errors")
+    from ..deals import uploads
+
+    try:
+        _token, path, sha = uploads.save_upload(
+            upload.stream, upload.filename, current_app.config["IMPORT_MAX_BYTES"]
+        )
+    except uploads.UploadTooLarge:
+        raise ApiError(413, _l("The file is too large.")) from None
+    try:
+        parsed = parse_deal_file(path, upload.filename, fmt, stage_map=deals.stage_map())
+        outcome = deals.import_deals(
+            user, parsed, filename=upload.filename, sha256=sha, dry_run=dry_run,
+            skip_errors=skip_errors, timezone=current_app.config["BABEL_DEFAULT_TIMEZONE"],
+        )  # fmt: skip
+    except ImportFileError as error:
+        raise ApiError(422, error.message, code="unreadable_file", fields={"file": error.message}) from None
+    finally:
+        Path(path).unlink(missing_ok=True)
+    body = outcome.as_api()
+    if outcome.import_id and outcome.errors:
+        body["error_report_url"] = url_for("deals.import_errors", import_id=outcome.import_id)
+    return jsonify(body)
+
+
+@bp.route("/deals/<int:deal_id>/proposal-sends", methods=["POST"])
+def create_proposal_send(deal_id: int):
+    user = api_user()
+    deal = _visible_deal(deal_id)
+    data = json_body()
+    fields: dict = {}
+    tool_id = data.get("tool_id")
+    if isinstance(tool_id, bool) or not isinstance(tool_id, int):
+        fields["tool_id"] = _l("Must be a tool id.")
+    version = data.get("version")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
+        fields["version"] = _l("Must be a version number.")
+    sent_at = parse_when(data.get("sent_at"), "sent_at", fields, required=True)
+    reaction = data.get("reaction", "none")
+    if not isinstance(reaction, str) or reaction not in deals.REACTIONS:
+        fields["reaction"] = _l("Unknown reaction.")
+    reacted_at = parse_when(data.get("reacted_at"), "reacted_at", fields)
+    if fields:
+        raise ApiError(422, _l("Some values are invalid."), fields=fields)
+    try:
+        send = deals.record_proposal_send(user, deal, tool_id, version, sent_at, reaction, reacted_at)
+    except deals.DealError as error:
+        raise ApiError(422, _l("Some values are invalid."), fields=error.fields) from None
+    except deals.PermissionDenied:
+        raise ApiError(403) from None
+    response = jsonify(send_json(send))
+    response.status_code = 201
+    return response
+
+
+@bp.route("/proposal-sends/<int:send_id>", methods=["PATCH"])
+def update_proposal_send(send_id: int):
+    user = api_user()
+    send = deals.get_send_for(user, send_id)
+    if send is None:
+        raise ApiError(404, _l("No such proposal send."))
+    data = json_body()
+    fields: dict = {}
+    reaction = data.get("reaction")
+    if not isinstance(reaction, str) or reaction not in deals.REACTIONS:
+        fields["reaction"] = _l("Unknown reaction.")
+    reacted_at = parse_when(data.get("reacted_at"), "reacted_at", fields)
+    if fields:
+        raise ApiError(422, _l("Some values are invalid."), fields=fields)
+    try:
+        deals.record_reaction(user, send, reaction, reacted_at)
+    except deals.DealError as error:
+        raise ApiError(422, _l("Some values are invalid."), fields=error.fields) from None
+    except deals.PermissionDenied:
+        raise ApiError(403) from None
+    return jsonify(send_json(send))

@@ -1,0 +1,259 @@
+"""Deals: CRM import through the page, the API and the CLI; scoping; proposal sends."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from portal.extensions import db
+from portal.models import Deal, DealStageChange, ProposalSend
+
+from .conftest import HTMX, page_text
+from .deal_files import write_csv, write_xlsx
+
+HEADERS = ["ID", "Название сделки", "Бюджет ", "Ответственный", "Дата создания сделки",
+           "Дата закрытия", "Этап сделки", "Воронка", "Компания", "Компания", "Отрасль"]  # fmt: skip
+
+
+def row(deal_id, title, amount, manager, stage="Успешно реализовано", closed="20.11.2026 12:00",
+        client="ООО «Хлебозавод №3»", segment="Производство"):  # fmt: skip
+    return [deal_id, title, amount, manager, "01.11.2026 10:00", closed, stage, "Продажи",
+            client, "", segment]  # fmt: skip
+
+
+@pytest.fixture
+def team(make):
+    lead = make.user(role="lead", team="Москва", name="Алексей Морозов", email="lead@tehpromsnab.ru")
+    kozlov = make.user(team="Москва", name="Дмитрий Козлов", email="d.kozlov@tehpromsnab.ru")
+    other = make.user(role="lead", team="Екатеринбург", name="Наталья Волкова")
+    popova = make.user(team="Екатеринбург", name="Мария Попова")
+    return {"lead": lead, "kozlov": kozlov, "other_lead": other, "popova": popova}
+
+
+def bearer(make, user) -> dict:
+    return {"Authorization": f"Bearer {make.token(user)}"}
+
+
+def api_import(client, headers, path, **form):
+    data = {"file": (io.BytesIO(path.read_bytes()), path.name), "format": "auto", **form}
+    return client.post("/api/v1/deals/import", data=data, headers=headers,
+                       content_type="multipart/form-data")  # fmt: skip
+
+
+def deal_rows(app):
+    with app.app_context():
+        return {d.external_id: (d.title, d.amount, d.status, d.stage) for d in db.session.scalars(db.select(Deal))}
+
+
+def test_dry_run_writes_nothing(app, client, make, team, tmp_path):
+    path = write_csv(tmp_path, HEADERS, [row("101", "Поставка компрессоров", "1 250 000", "Дмитрий Козлов")])
+    response = api_import(client, bearer(make, team["lead"]), path, dry_run="true")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert (body["created"], body["updated"], body["skipped"], body["errors"]) == (1, 0, 0, [])
+    assert deal_rows(app) == {}
+
+
+def test_import_then_reimport_changes_nothing(app, client, make, team, tmp_path):
+    path = write_csv(tmp_path, HEADERS, [
+        row("101", "Поставка компрессоров", "1 250 000", "Дмитрий Козлов"),
+        row("102", "Сервисный контракт", "480 000,50", "Козлов Дмитрий", stage="Переговоры", closed="не закрыта"),
+    ])  # fmt: skip
+    headers = bearer(make, team["lead"])
+    first = api_import(client, headers, path).get_json()
+    assert (first["created"], first["updated"], first["errors"]) == (2, 0, [])
+    before = deal_rows(app)
+    assert before["101"][2] == "won" and before["102"][2] == "open"
+    with app.app_context():
+        history = db.session.scalar(db.select(db.func.count(DealStageChange.id)))
+    second = api_import(client, headers, path).get_json()
+    assert (second["created"], second["updated"], second["unchanged"]) == (0, 0, 2)
+    assert deal_rows(app) == before
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(DealStageChange.id))) == history
+
+
+def test_later_export_updates_stage_amount_and_close_date(app, client, make, team, tmp_path):
+    headers = bearer(make, team["lead"])
+    early = write_csv(tmp_path, HEADERS, [row("201", "Осушители", "300 000", "Дмитрий Козлов",
+                                              stage="КП отправлено", closed="не закрыта")],
+                      name="early.csv")  # fmt: skip
+    api_import(client, headers, early)
+    later = write_xlsx(tmp_path, HEADERS, [row("201", "Осушители", "350 000", "Дмитрий Козлов")])
+    body = api_import(client, headers, later).get_json()
+    assert (body["created"], body["updated"]) == (0, 1)
+    title, amount, status, stage = deal_rows(app)["201"]
+    assert (float(amount), status, stage) == (350000.0, "won", "Успешно реализовано")
+    with app.app_context():
+        deal = db.session.scalar(db.select(Deal))
+        assert [c.stage for c in deal.stage_changes] == ["КП отправлено", "Успешно реализовано"]
+        assert deal.closed_at is not None
+
+
+def test_one_bad_row_means_nothing_is_written(app, client, make, team, tmp_path):
+    path = write_csv(tmp_path, HEADERS, [
+        row("301", "Хорошая сделка", "100 000", "Дмитрий Козлов"),
+        row("302", "Плохая сумма", "сто тысяч", "Дмитрий Козлов"),
+    ])  # fmt: skip
+    body = api_import(client, bearer(make, team["lead"]), path).get_json()
+    assert body["created"] == 0
+    assert [e["row"] for e in body["errors"]] == [3]
+    assert deal_rows(app) == {}
+
+
+def test_skip_errors_imports_the_rest_and_writes_a_report(app, client, make, team, tmp_path):
+    path = write_csv(tmp_path, HEADERS, [
+        row("301", "Хорошая сделка", "100 000", "Дмитрий Козлов"),
+        row("302", "Плохая дата", "100", "Дмитрий Козлов", closed="31.02.2026"),
+    ])  # fmt: skip
+    headers = bearer(make, team["lead"])
+    body = api_import(client, headers, path, skip_errors="true").get_json()
+    assert (body["created"], body["skipped"]) == (1, 1)
+    assert set(deal_rows(app)) == {"301"}
+    sign_url = body["error_report_url"]
+    client.post("/login", data={"email": team["lead"].email, "password": "correct-horse-battery"})
+    report = client.get(sign_url)
+    assert report.status_code == 200
+    assert report.get_data(as_text=True).lstrip("\ufeff").startswith("row;message")
+
+
+def test_formula_cells_are_kept_as_text(app, client, make, team, tmp_path):
+    path = write_csv(tmp_path, HEADERS, [row("401", '=HYPERLINK("http://evil","КП")', "100", "Дмитрий Козлов",
+                                             client="@SUM(A1:A2)")])  # fmt: skip
+    api_import(client, bearer(make, team["lead"]), path)
+    with app.app_context():
+        deal = db.session.scalar(db.select(Deal))
+        assert deal.title == '=HYPERLINK("http://evil","КП")'
+        assert deal.client == "@SUM(A1:A2)"
+
+
+def test_unknown_manager_is_listed_then_mapped_in_the_preview(app, client, make, auth, team, tmp_path):
+    path = write_csv(tmp_path, HEADERS, [row("501", "Сделка нового", "10 000", "Пётр Неизвестный")])
+    auth.login(team["lead"].email)
+    upload = client.post("/deals/import", data={"file": (io.BytesIO(path.read_bytes()), "amo.csv"),
+                                                "format": "auto"}, content_type="multipart/form-data")  # fmt: skip
+    assert upload.status_code == 303
+    preview = client.get(upload.headers["Location"])
+    text = page_text(preview)
+    assert "Пётр Неизвестный" in text
+    token = re.search(r"/deals/import/([A-Za-z0-9_-]+)/run", preview.get_data(as_text=True)).group(1)
+    mapped = client.post(f"/deals/import/{token}/managers", data={
+        "name": "Пётр Неизвестный", "action": "map", "user_id": str(team["kozlov"].id),
+        "format": "amocrm", "filename": "amo.csv"})  # fmt: skip
+    assert mapped.status_code == 303
+    assert 'data-testid="count-errors">1<' in preview.get_data(as_text=True)
+    again = client.get(mapped.headers["Location"]).get_data(as_text=True)
+    assert 'data-testid="count-errors">0<' in again
+    assert 'data-testid="count-new">1<' in again
+    done = client.post(f"/deals/import/{token}/run", data={"format": "amocrm", "filename": "amo.csv"})
+    assert done.status_code == 200
+    with app.app_context():
+        deal = db.session.scalar(db.select(Deal))
+        assert deal.manager_id == team["kozlov"].id
+
+
+def test_lead_cannot_import_other_teams_deals(app, client, make, team, tmp_path):
+    path = write_csv(tmp_path, HEADERS, [row("601", "Чужая сделка", "10", "Мария Попова")])
+    body = api_import(client, bearer(make, team["lead"]), path).get_json()
+    assert body["created"] == 0 and body["errors"]
+
+
+def test_manager_may_not_import(client, make, team, tmp_path):
+    path = write_csv(tmp_path, HEADERS, [row("701", "Сделка", "10", "Дмитрий Козлов")])
+    assert api_import(client, bearer(make, team["kozlov"]), path).status_code == 403
+
+
+def test_deal_lists_are_scoped(app, client, make, team):
+    head = make.user(role="head")
+    for user, ext in ((team["kozlov"], "A"), (team["popova"], "B")):
+        response = client.post("/api/v1/deals", json={
+            "external_id": ext, "title": f"Сделка {ext}", "client": "ООО «Ромашка»",
+            "manager_email": user.email, "status": "won", "closed_at": "2026-11-20"},
+            headers=bearer(make, head))  # fmt: skip
+        assert response.status_code == 201
+    def titles(user):
+        data = client.get("/api/v1/deals", headers=bearer(make, user)).get_json()
+        return sorted(d["title"] for d in data["items"])
+    assert titles(head) == ["Сделка A", "Сделка B"]
+    assert titles(team["lead"]) == ["Сделка A"]
+    assert titles(team["kozlov"]) == ["Сделка A"]
+    assert titles(team["popova"]) == ["Сделка B"]
+    with app.app_context():
+        other_id = db.session.scalar(db.select(Deal.id).where(Deal.external_id == "B"))
+    assert client.get(f"/api/v1/deals/{other_id}", headers=bearer(make, team["lead"])).status_code == 404
+
+
+def test_repeated_external_id_updates_the_deal(client, make, team):
+    headers = bearer(make, team["lead"])
+    payload = {"external_id": "X1", "title": "Сделка", "client": "ООО «Ромашка»",
+               "manager_email": team["kozlov"].email, "status": "open", "amount": 1000}  # fmt: skip
+    assert client.post("/api/v1/deals", json=payload, headers=headers).status_code == 201
+    again = client.post("/api/v1/deals", json={**payload, "status": "won", "amount": 2000}, headers=headers)
+    assert again.status_code == 200
+    assert again.get_json()["status"] == "won"
+
+
+def test_proposal_send_and_reaction_through_the_api(app, client, make, team):
+    lead = team["lead"]
+    headers = bearer(make, lead)
+    kp = make.tool(lead, title="КП на компрессоры", kind="proposal")
+    script = make.tool(lead, title="Скрипт", kind="script")
+    deal = client.post("/api/v1/deals", json={"title": "Сделка", "client": "ООО «Ромашка»",
+                       "manager_email": team["kozlov"].email, "status": "open"}, headers=headers).get_json()  # fmt: skip
+    url = f"/api/v1/deals/{deal['id']}/proposal-sends"
+    bad = client.post(url, json={"tool_id": script.id, "version": 1, "sent_at": "2026-11-20T10:00:00+03:00"},
+                      headers=headers)  # fmt: skip
+    assert bad.status_code == 422 and "tool_id" in bad.get_json()["error"]["fields"]
+    sent = client.post(url, json={"tool_id": kp.id, "version": 1, "sent_at": "2026-11-20T10:00:00+03:00"},
+                       headers=headers)  # fmt: skip
+    assert sent.status_code == 201
+    send = sent.get_json()
+    assert send["reaction"] == "none"
+    patched = client.patch(f"/api/v1/proposal-sends/{send['id']}",
+                           json={"reaction": "meeting", "reacted_at": "2026-11-21T16:00:00+03:00"},
+                           headers=headers)  # fmt: skip
+    assert patched.status_code == 200
+    assert patched.get_json()["hours_to_reaction"] == 30.0
+    wrong = client.patch(f"/api/v1/proposal-sends/{send['id']}", json={"reaction": "maybe"}, headers=headers)
+    assert wrong.status_code == 422
+    outsider = bearer(make, team["other_lead"])
+    assert client.patch(f"/api/v1/proposal-sends/{send['id']}", json={"reaction": "accepted"},
+                        headers=outsider).status_code == 404  # fmt: skip
+
+
+def test_proposal_send_and_reaction_through_the_page(app, client, make, auth, team):
+    kozlov = team["kozlov"]
+    kp = make.tool(team["lead"], title="КП на осушители", kind="proposal")
+    auth.login(kozlov.email)
+    created = client.post("/deals/new", data={"title": "Осушители для склада", "client": "АО «СеверЛогистик»",
+                          "segment": "Логистика", "manager_id": str(kozlov.id), "amount": "350000",
+                          "stage": "КП", "status": "open", "closed_at": "", "external_id": ""})  # fmt: skip
+    assert created.status_code == 303
+    deal_url = created.headers["Location"]
+    deal_id = int(deal_url.rstrip("/").split("/")[-1])
+    sent = client.post(f"/deals/{deal_id}/sends", data={"tool_id": str(kp.id), "version": "",
+                       "sent_at": "2026-11-20T10:00", "reaction": "none"}, headers=HTMX)  # fmt: skip
+    assert sent.status_code == 200
+    assert "КП на осушители" in page_text(sent)
+    with app.app_context():
+        send_id = db.session.scalar(db.select(ProposalSend.id))
+    row = client.post(f"/proposal-sends/{send_id}/reaction",
+                      data={"reaction": "accepted", "reacted_at": "2026-11-22T10:00"}, headers=HTMX)  # fmt: skip
+    assert row.status_code == 200
+    assert row.get_data(as_text=True).lstrip().startswith(f'<tr id="send-{send_id}">')
+    assert "48.0" in page_text(row)
+    assert "Осушители для склада" in page_text(client.get("/deals"))
+
+
+def test_cli_import_deals(app, runner, make, team, tmp_path):
+    make.user(role="admin")
+    path = write_csv(tmp_path, HEADERS, [row("901", "CLI сделка", "5 000", "Дмитрий Козлов")])
+    dry = runner.invoke(args=["import-deals", str(path), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "1 new" in dry.output
+    assert deal_rows(app) == {}
+    real = runner.invoke(args=["import-deals", str(path)])
+    assert real.exit_code == 0, real.output
+    assert set(deal_rows(app)) == {"901"}
