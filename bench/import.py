@@ -351,14 +351,23 @@ def measure(path: Path, mode: str) -> dict:
     return figures
 
 
-def _child(path: Path, mode: str) -> dict:
-    output = subprocess.run(
-        [sys.executable, __file__, "--measure", str(path), "--mode", mode],
-        check=True,
-        capture_output=True,
-        text=True,
+def _child(*args: str) -> str:
+    # Everything heavy runs in children: Linux carries a parent's peak RSS over into
+    # ru_maxrss of the processes it starts, so the parent stays small.
+    return subprocess.run(
+        [sys.executable, __file__, *args], check=True, capture_output=True, text=True
     ).stdout
-    return json.loads(output.strip().splitlines()[-1])
+
+
+def _measured(path: Path, mode: str) -> dict:
+    return json.loads(_child("--measure", str(path), "--mode", mode).strip().splitlines()[-1])
+
+
+WRITERS = {
+    "amocrm.csv": ("CSV cp1251 ;", write_csv),
+    "amocrm-excel.xlsx": ("XLSX shared strings", write_excel_like_xlsx),
+    "amocrm-openpyxl.xlsx": ("XLSX openpyxl-written", write_openpyxl_xlsx),
+}
 
 
 def main() -> None:
@@ -367,31 +376,31 @@ def main() -> None:
     parser.add_argument("--skip-xlsx", action="store_true")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="time", help=argparse.SUPPRESS)
+    parser.add_argument("--write", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(args.measure, args.mode)))
         return
+    if args.write:
+        WRITERS[args.write.name][1](args.write, args.rows)
+        return
 
     print(f"Python {platform.python_version()} on {platform.platform()}, {os.cpu_count()} CPUs")
-    writers = [("amocrm.csv", "CSV cp1251 ;", write_csv)]
-    if not args.skip_xlsx:
-        writers += [
-            ("amocrm-excel.xlsx", "XLSX shared strings", write_excel_like_xlsx),
-            ("amocrm-openpyxl.xlsx", "XLSX openpyxl-written", write_openpyxl_xlsx),
-        ]
+    names = ["amocrm.csv"] if args.skip_xlsx else list(WRITERS)
     with tempfile.TemporaryDirectory(prefix="planerka-import-bench-") as tmp:
         print(f"{args.rows:,} deals × {len(HEADERS)} columns")
         print(
             f"{'file':<24} {'size':>8} {'write':>7} {'parse':>7} {'rows/s':>8} "
             f"{'traced peak':>11} {'RSS peak':>9} {'RSS base':>9}"
         )
-        for name, label, write in writers:
+        for name in names:
+            label = WRITERS[name][0]
             path = Path(tmp) / name
             started = time.perf_counter()
-            write(path, args.rows)
+            _child("--write", str(path), "--rows", str(args.rows))
             written = time.perf_counter() - started
-            timed = _child(path, "time")
-            traced = _child(path, "trace")
+            timed = _measured(path, "time")
+            traced = _measured(path, "trace")
             assert timed["deals"] == args.rows and timed["errors"] == 0, timed
             print(
                 f"{label:<24} {path.stat().st_size / 2**20:>6.1f}MB {written:>6.1f}s "

@@ -379,7 +379,30 @@ def _line(text: str) -> str:
     """One-line text with whitespace collapsed; formula-looking text is kept as written."""
     if text.lstrip().startswith(_FORMULA_START):
         return text.strip()
-    return " ".join(text.split())
+    collapsed = " ".join(text.split())
+    return text if collapsed == text else collapsed  # the same object, shared with ``raw``
+
+
+class _Strings:
+    """Each distinct short cell text kept once for the whole file.
+
+    Managers, stages, cities and tags repeat on every row; without this, 100,000 CSV rows
+    hold a million copies of them. The first ``limit`` distinct texts are remembered, which
+    catches the repeating ones early on; unique texts (IDs, titles) then just pass through.
+    """
+
+    def __init__(self, limit: int = 200_000, longest: int = 100):
+        self._known: dict[str, str] = {}
+        self._limit = limit
+        self._longest = longest
+
+    def __call__(self, text: str) -> str:
+        known = self._known.get(text)
+        if known is not None:
+            return known
+        if len(self._known) < self._limit and len(text) <= self._longest:
+            self._known[text] = text
+        return text
 
 
 _AMOUNT = re.compile(
@@ -908,6 +931,7 @@ class _Plan:
     stage_map: dict[str, str]
     epoch: datetime
     typed: bool  # cells are XLSX values, not text
+    strings: _Strings = field(default_factory=_Strings)
 
 
 def _pick(texts, columns: tuple[int, ...]) -> int:
@@ -924,10 +948,11 @@ def _deal(plan: _Plan, row: int, cells) -> ParsedDeal | list[RowError]:
     columns = plan.columns
     errors: list[RowError] = []
     empty: tuple[int, ...] = ()
+    strings = plan.strings
 
     def text(name: str) -> str | None:
         number = _pick(texts, columns.get(name, empty))
-        return None if number < 0 else _line(texts[number])
+        return None if number < 0 else strings(_line(texts[number]))
 
     external_id = text("external_id")
     title = text("title")
@@ -1025,7 +1050,7 @@ def _deal(plan: _Plan, row: int, cells) -> ParsedDeal | list[RowError]:
 
     tags_text = text("tags")
     tags = (
-        list(dict.fromkeys(t for t in (_line(p) for p in tags_text.split(",")) if t))
+        list(dict.fromkeys(strings(t) for t in (_line(p) for p in tags_text.split(",")) if t))
         if tags_text
         else []
     )
@@ -1034,7 +1059,7 @@ def _deal(plan: _Plan, row: int, cells) -> ParsedDeal | list[RowError]:
         if key and cell and key not in raw:
             cell = cell.strip()
             if cell:
-                raw[key] = cell
+                raw[key] = strings(cell)
     return ParsedDeal(
         row=row,
         external_id=external_id,

@@ -23,8 +23,14 @@ from ..policy import can
 from ..web.access import require
 from ..web.htmx import is_htmx, render_page_or_fragment
 from . import bp, services, uploads
-from .forms import DealForm, ImportConfirmForm, ImportUploadForm, ProposalSendForm, ReactionForm
-from .forms import StageMapForm
+from .forms import (
+    DealForm,
+    ImportConfirmForm,
+    ImportUploadForm,
+    ProposalSendForm,
+    ReactionForm,
+    StageMapForm,
+)
 from .importing import ImportFileError, parse_deal_file
 
 

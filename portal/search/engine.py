@@ -885,7 +885,9 @@ class WhooshSearchEngine:
                 sid = segment.segment_id()
                 data = self._segments.get(sid)
                 if data is None:
-                    reader = SegmentReader(ix.storage, toc.schema, segment, generation=toc.generation)
+                    reader = SegmentReader(
+                        ix.storage, toc.schema, segment, generation=toc.generation
+                    )
                     data = _Segment(reader)
                     opened.append(data)
                 segments[sid] = data
@@ -901,7 +903,9 @@ class WhooshSearchEngine:
         self._segments = segments
         self._postings_cache.retain(set(segments))
         readers = [leaf.reader for leaf in leaves]
-        reader = MultiReader(readers, generation=toc.generation) if readers else EmptyReader(toc.schema)
+        reader = (
+            MultiReader(readers, generation=toc.generation) if readers else EmptyReader(toc.schema)
+        )
         searcher = Searcher(reader, fromindex=ix, closereader=False)
         return _OpenIndex(ix=ix, searcher=searcher, inode=inode, leaves=leaves)
 

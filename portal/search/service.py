@@ -57,6 +57,7 @@ __all__ = [
     "init_search",
     "invalidate_synonyms",
     "load_synonyms",
+    "pending_outbox_count",
     "proven_uses_for",
     "rebuild_index",
     "record_tool_change",
