@@ -144,3 +144,66 @@ def test_list_is_paginated_and_filtered(client, make, lead_api):
 def test_tools_api_needs_a_token(client):
     assert client.get("/api/v1/tools").status_code == 401
     assert client.post("/api/v1/tools", json=TOOL).status_code == 401
+
+
+def test_search_finds_word_forms_and_returns_the_contract_shape(client, make, lead_api):
+    lead, headers = lead_api
+    tool = make.tool(lead, title="Скрипт звонка ЛПР", body="Как дойти до ЛПРа за два звонка.")
+    response = client.get("/api/v1/search?q=скриптов", headers=headers)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["total"] == 1
+    hit = body["results"][0]
+    assert {"id", "kind", "title", "snippet_html", "score"} <= hit.keys()
+    assert hit["id"] == tool.id
+    assert client.get("/api/v1/search?q=звонки", headers=headers).get_json()["total"] == 1
+    assert client.get("/api/v1/search?q=ЛПР", headers=headers).get_json()["total"] == 1
+
+
+def test_search_never_counts_what_the_user_may_not_see(client, make, manager_api):
+    other = make.user(role="manager")
+    make.tool(other, title="Черновик про окупаемость", status="draft")
+    _, headers = manager_api
+    body = client.get("/api/v1/search?q=окупаемость", headers=headers).get_json()
+    assert body == {"total": 0, "results": []}
+
+
+def test_search_filters_by_kind_and_archived_only_on_request(client, make, lead_api):
+    lead, headers = lead_api
+    make.tool(lead, title="Возражение дорого", kind="objection")
+    make.tool(lead, title="Кейс: дорого, но окупилось", kind="case", status="archived")
+    only_objections = client.get(
+        "/api/v1/search?q=дорого&kind=objection", headers=headers
+    ).get_json()
+    assert [r["kind"] for r in only_objections["results"]] == ["objection"]
+    assert client.get("/api/v1/search?q=дорого", headers=headers).get_json()["total"] == 1
+    archived = client.get("/api/v1/search?q=дорого&status=archived", headers=headers).get_json()
+    assert [r["kind"] for r in archived["results"]] == ["case"]
+
+
+def test_search_snippet_escapes_html(client, make, lead_api):
+    lead, headers = lead_api
+    make.tool(lead, title="Опасный", body="<img src=x onerror=alert(1)> возражение")
+    hit = client.get("/api/v1/search?q=возражение", headers=headers).get_json()["results"][0]
+    assert "<img" not in hit["snippet_html"]
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=abc", "limit=500", "kind=spaceship"])
+def test_search_rejects_bad_parameters(client, lead_api, query):
+    _, headers = lead_api
+    response = client.get(f"/api/v1/search?q=скрипт&{query}", headers=headers)
+    assert response.status_code == 422
+
+
+def test_search_page_and_dropdown_fragment(client, make, sign_in):
+    lead = sign_in("lead")
+    make.tool(lead, title="Скрипт холодного звонка")
+    page = client.get("/search?q=звонки")
+    assert "<html" in page.get_data(as_text=True)
+    assert "Скрипт холодного звонка" in page.get_data(as_text=True)
+    fragment = client.get(
+        "/search?q=звонки", headers={"HX-Request": "true", "HX-Target": "search-dropdown"}
+    )
+    body = fragment.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="search-dropdown"')
+    assert "Скрипт холодного звонка" in body

@@ -25,7 +25,9 @@ def row(deal_id, title, amount, manager, stage="Успешно реализов�
 
 @pytest.fixture
 def team(make):
-    lead = make.user(role="lead", team="Москва", name="Алексей Морозов", email="lead@tehpromsnab.ru")
+    lead = make.user(
+        role="lead", team="Москва", name="Алексей Морозов", email="lead@tehpromsnab.ru"
+    )
     kozlov = make.user(team="Москва", name="Дмитрий Козлов", email="d.kozlov@tehpromsnab.ru")
     other = make.user(role="lead", team="Екатеринбург", name="Наталья Волкова")
     popova = make.user(team="Екатеринбург", name="Мария Попова")
@@ -44,11 +46,16 @@ def api_import(client, headers, path, **form):
 
 def deal_rows(app):
     with app.app_context():
-        return {d.external_id: (d.title, d.amount, d.status, d.stage) for d in db.session.scalars(db.select(Deal))}
+        return {
+            d.external_id: (d.title, d.amount, d.status, d.stage)
+            for d in db.session.scalars(db.select(Deal))
+        }
 
 
 def test_dry_run_writes_nothing(app, client, make, team, tmp_path):
-    path = write_csv(tmp_path, HEADERS, [row("101", "Поставка компрессоров", "1 250 000", "Дмитрий Козлов")])
+    path = write_csv(
+        tmp_path, HEADERS, [row("101", "Поставка компрессоров", "1 250 000", "Дмитрий Козлов")]
+    )
     response = api_import(client, bearer(make, team["lead"]), path, dry_run="true")
     assert response.status_code == 200
     body = response.get_json()
@@ -129,7 +136,9 @@ def test_formula_cells_are_kept_as_text(app, client, make, team, tmp_path):
         assert deal.client == "@SUM(A1:A2)"
 
 
-def test_unknown_manager_is_listed_then_mapped_in_the_preview(app, client, make, auth, team, tmp_path):
+def test_unknown_manager_is_listed_then_mapped_in_the_preview(
+    app, client, make, auth, team, tmp_path
+):
     path = write_csv(tmp_path, HEADERS, [row("501", "Сделка нового", "10 000", "Пётр Неизвестный")])
     auth.login(team["lead"].email)
     upload = client.post("/deals/import", data={"file": (io.BytesIO(path.read_bytes()), "amo.csv"),
@@ -138,7 +147,9 @@ def test_unknown_manager_is_listed_then_mapped_in_the_preview(app, client, make,
     preview = client.get(upload.headers["Location"])
     text = page_text(preview)
     assert "Пётр Неизвестный" in text
-    token = re.search(r"/deals/import/([A-Za-z0-9_-]+)/run", preview.get_data(as_text=True)).group(1)
+    token = re.search(r"/deals/import/([A-Za-z0-9_-]+)/run", preview.get_data(as_text=True)).group(
+        1
+    )
     mapped = client.post(f"/deals/import/{token}/managers", data={
         "name": "Пётр Неизвестный", "action": "map", "user_id": str(team["kozlov"].id),
         "format": "amocrm", "filename": "amo.csv"})  # fmt: skip
@@ -147,7 +158,9 @@ def test_unknown_manager_is_listed_then_mapped_in_the_preview(app, client, make,
     again = client.get(mapped.headers["Location"]).get_data(as_text=True)
     assert 'data-testid="count-errors">0<' in again
     assert 'data-testid="count-new">1<' in again
-    done = client.post(f"/deals/import/{token}/run", data={"format": "amocrm", "filename": "amo.csv"})
+    done = client.post(
+        f"/deals/import/{token}/run", data={"format": "amocrm", "filename": "amo.csv"}
+    )
     assert done.status_code == 200
     with app.app_context():
         deal = db.session.scalar(db.select(Deal))
@@ -173,16 +186,21 @@ def test_deal_lists_are_scoped(app, client, make, team):
             "manager_email": user.email, "status": "won", "closed_at": "2026-11-20"},
             headers=bearer(make, head))  # fmt: skip
         assert response.status_code == 201
+
     def titles(user):
         data = client.get("/api/v1/deals", headers=bearer(make, user)).get_json()
         return sorted(d["title"] for d in data["items"])
+
     assert titles(head) == ["Сделка A", "Сделка B"]
     assert titles(team["lead"]) == ["Сделка A"]
     assert titles(team["kozlov"]) == ["Сделка A"]
     assert titles(team["popova"]) == ["Сделка B"]
     with app.app_context():
         other_id = db.session.scalar(db.select(Deal.id).where(Deal.external_id == "B"))
-    assert client.get(f"/api/v1/deals/{other_id}", headers=bearer(make, team["lead"])).status_code == 404
+    assert (
+        client.get(f"/api/v1/deals/{other_id}", headers=bearer(make, team["lead"])).status_code
+        == 404
+    )
 
 
 def test_repeated_external_id_updates_the_deal(client, make, team):
@@ -190,7 +208,9 @@ def test_repeated_external_id_updates_the_deal(client, make, team):
     payload = {"external_id": "X1", "title": "Сделка", "client": "ООО «Ромашка»",
                "manager_email": team["kozlov"].email, "status": "open", "amount": 1000}  # fmt: skip
     assert client.post("/api/v1/deals", json=payload, headers=headers).status_code == 201
-    again = client.post("/api/v1/deals", json={**payload, "status": "won", "amount": 2000}, headers=headers)
+    again = client.post(
+        "/api/v1/deals", json={**payload, "status": "won", "amount": 2000}, headers=headers
+    )
     assert again.status_code == 200
     assert again.get_json()["status"] == "won"
 
@@ -216,7 +236,9 @@ def test_proposal_send_and_reaction_through_the_api(app, client, make, team):
                            headers=headers)  # fmt: skip
     assert patched.status_code == 200
     assert patched.get_json()["hours_to_reaction"] == 30.0
-    wrong = client.patch(f"/api/v1/proposal-sends/{send['id']}", json={"reaction": "maybe"}, headers=headers)
+    wrong = client.patch(
+        f"/api/v1/proposal-sends/{send['id']}", json={"reaction": "maybe"}, headers=headers
+    )
     assert wrong.status_code == 422
     outsider = bearer(make, team["other_lead"])
     assert client.patch(f"/api/v1/proposal-sends/{send['id']}", json={"reaction": "accepted"},
