@@ -258,7 +258,9 @@ def write_excel_like_xlsx(path: Path, rows: int) -> None:
 
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as package:
         with package.open("xl/worksheets/sheet1.xml", "w") as sheet:
-            sheet.write(f"{_SHEET_HEAD}<sheetData>".encode())
+            # Excel always writes <dimension>; without it openpyxl reads the sheet twice.
+            size = f"A1:{letters[-1]}{rows + 1}"
+            sheet.write(f'{_SHEET_HEAD}<dimension ref="{size}"/><sheetData>'.encode())
             sheet.write(row_xml(1, HEADERS).encode())
             for number, (_, typed) in enumerate(amocrm_rows(rows), start=2):
                 sheet.write(row_xml(number, typed).encode())

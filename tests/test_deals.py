@@ -279,3 +279,26 @@ def test_cli_import_deals(app, runner, make, team, tmp_path):
     real = runner.invoke(args=["import-deals", str(path)])
     assert real.exit_code == 0, real.output
     assert set(deal_rows(app)) == {"901"}
+
+
+def test_column_mapping_edited_in_the_preview_is_used_by_the_import(
+    app, client, auth, team, tmp_path
+):
+    headers = [*HEADERS, "Полное имя контакта"]
+    path = write_csv(
+        tmp_path, headers, [[*row("801", "Сделка", "10", "Дмитрий Козлов"), "Иван Петров"]]
+    )
+    auth.login(team["lead"].email)
+    upload = client.post("/deals/import", data={"file": (io.BytesIO(path.read_bytes()), "amo.csv"),
+                                                "format": "auto"}, content_type="multipart/form-data")  # fmt: skip
+    token = upload.headers["Location"].split("/deals/import/")[1].split("?")[0]
+    preview = client.get(f"/deals/import/{token}?format=amocrm&name=amo.csv&map_client=Полное имя контакта",
+                         headers={**HTMX, "HX-Target": "import-preview"})  # fmt: skip
+    html = preview.get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="import-preview">')
+    assert '<option value="Полное имя контакта" selected>' in html
+    done = client.post(f"/deals/import/{token}/run", data={"format": "amocrm", "filename": "amo.csv",
+                                                           "map_client": "Полное имя контакта"})  # fmt: skip
+    assert done.status_code == 200
+    with app.app_context():
+        assert db.session.scalar(db.select(Deal.client)) == "Иван Петров"

@@ -33,7 +33,9 @@ class DealForm(FlaskForm):
     amount = DecimalField(_l("Amount, ₽"), validators=[Optional(), NumberRange(min=0)], places=2)
     stage = StringField(_l("Stage"), validators=[Length(max=120)])
     status = SelectField(_l("Status"), choices=status_choices)
-    closed_at = DateTimeLocalField(_l("Closed at"), validators=[Optional()], format="%Y-%m-%dT%H:%M")
+    closed_at = DateTimeLocalField(
+        _l("Closed at"), validators=[Optional()], format="%Y-%m-%dT%H:%M"
+    )
     external_id = StringField(_l("CRM ID"), validators=[Length(max=64)])
 
 

@@ -944,7 +944,10 @@ def _pick(texts, columns: tuple[int, ...]) -> int:
 
 
 def _deal(plan: _Plan, row: int, cells) -> ParsedDeal | list[RowError]:
-    texts = [_cell_text(value) for value in cells] if plan.typed else cells
+    if plan.typed:
+        texts = [v if v.__class__ is str else _cell_text(v) for v in cells]
+    else:
+        texts = cells
     columns = plan.columns
     errors: list[RowError] = []
     empty: tuple[int, ...] = ()

@@ -178,7 +178,9 @@ def save_deal(actor: User, data: DealInput, deal: Deal | None = None) -> tuple[D
     if deal is None and values["external_id"]:
         deal = db.session.scalar(select(Deal).where(Deal.external_id == values["external_id"]))
     probe = Deal(manager_id=data.manager.id, team_id=data.manager.team_id)
-    if not can(actor, "deal.edit", probe) or (deal is not None and not can(actor, "deal.edit", deal)):
+    if not can(actor, "deal.edit", probe) or (
+        deal is not None and not can(actor, "deal.edit", deal)
+    ):
         raise PermissionDenied()
     created = deal is None
     if created:
@@ -270,7 +272,10 @@ def deal_segments(user: User) -> list[str]:
     return [
         s
         for s in db.session.scalars(
-            select(visible.c.segment).where(visible.c.segment.is_not(None)).distinct().order_by(visible.c.segment)
+            select(visible.c.segment)
+            .where(visible.c.segment.is_not(None))
+            .distinct()
+            .order_by(visible.c.segment)
         )
     ]
 
@@ -327,7 +332,9 @@ def record_proposal_send(
     if tool is not None and "tool_id" not in errors:
         version = version or tool.version
         exists = db.session.scalar(
-            select(ToolVersion.id).where(ToolVersion.tool_id == tool.id, ToolVersion.number == version)
+            select(ToolVersion.id).where(
+                ToolVersion.tool_id == tool.id, ToolVersion.number == version
+            )
         )
         if not exists:
             errors["version"] = _l("This proposal has no such version.")
@@ -472,7 +479,9 @@ def import_deals(
     for item in parsed.deals:
         user = managers.find(item.manager)
         if user is None:
-            outcome.unknown_managers[item.manager] = outcome.unknown_managers.get(item.manager, 0) + 1
+            outcome.unknown_managers[item.manager] = (
+                outcome.unknown_managers.get(item.manager, 0) + 1
+            )
             outcome.errors.append(ImportRowError(
                 item.row, str(_l("Unknown manager “%(name)s”: create the user or map the name.",
                                  name=item.manager[:80]))))  # fmt: skip
@@ -569,7 +578,9 @@ def _upsert_rows(rows, outcome: ImportOutcome, progress, *, write: bool, source:
                 new_ids = dict(
                     db.session.execute(
                         select(Deal.external_id, Deal.id).where(
-                            Deal.external_id.in_([v["external_id"] for v in inserts if v["external_id"]])
+                            Deal.external_id.in_(
+                                [v["external_id"] for v in inserts if v["external_id"]]
+                            )
                         )
                     ).all()
                 )
@@ -598,7 +609,9 @@ def _differs(old, new) -> bool:
     if isinstance(old, datetime) and isinstance(new, datetime):
         return abs((old - new).total_seconds()) >= 1
     if isinstance(old, Decimal) or isinstance(new, Decimal):
-        return (Decimal(old) if old is not None else None) != (Decimal(new) if new is not None else None)
+        return (Decimal(old) if old is not None else None) != (
+            Decimal(new) if new is not None else None
+        )
     return old != new
 
 

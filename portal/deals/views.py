@@ -19,7 +19,7 @@ from wtforms import SelectChoice
 from ..auth import services as accounts
 from ..extensions import db
 from ..models import User
-from ..policy import can
+from ..policy import can, team_scope
 from ..web.access import require
 from ..web.htmx import is_htmx, render_page_or_fragment
 from . import bp, services, uploads
@@ -31,7 +31,7 @@ from .forms import (
     ReactionForm,
     StageMapForm,
 )
-from .importing import ImportFileError, parse_deal_file
+from .importing import FIELDS, ImportFileError, parse_deal_file
 
 
 def _tz() -> ZoneInfo:
@@ -65,13 +65,18 @@ def _int_arg(name: str, default=None):
 def deal_list():
     start, end = _date_arg("from"), _date_arg("to")
     flt = services.DealFilter(
-        status=request.args.get("status", "") if request.args.get("status") in services.STATUSES else "",
+        status=request.args.get("status", "")
+        if request.args.get("status") in services.STATUSES
+        else "",
         manager_id=_int_arg("manager"),
+        team_id=_int_arg("team"),
         segment=request.args.get("segment", "").strip()[:80],
         closed_from=datetime.combine(start, time.min, _tz()) if start else None,
         closed_to=datetime.combine(end + timedelta(days=1), time.min, _tz()) if end else None,
         q=request.args.get("q", "").strip()[:100],
-        sort=request.args.get("sort", "closed") if request.args.get("sort") in services.DEAL_SORTS else "closed",
+        sort=request.args.get("sort", "closed")
+        if request.args.get("sort") in services.DEAL_SORTS
+        else "closed",
         page=_int_arg("page", 1),
     )
     deals, total = services.list_deals(current_user, flt)
@@ -85,6 +90,7 @@ def deal_list():
         pages=max(1, -(-total // flt.per_page)),
         managers=services.deal_managers(current_user),
         segments=services.deal_segments(current_user),
+        teams=list(db.session.scalars(team_scope(current_user))),
     )
 
 
@@ -230,7 +236,9 @@ def set_reaction(send_id: int):
     error = None
     if form.validate_on_submit():
         try:
-            services.record_reaction(current_user, send, form.reaction.data, _to_utc(form.reacted_at.data))
+            services.record_reaction(
+                current_user, send, form.reaction.data, _to_utc(form.reacted_at.data)
+            )
         except services.DealError as exc:
             error = "; ".join(str(v) for v in exc.fields.values())
         except services.PermissionDenied:
@@ -248,11 +256,22 @@ def set_reaction(send_id: int):
 # --- import ---------------------------------------------------------------------------
 
 
+def _overrides(source) -> dict[str, str]:
+    """Column choices a person made in the preview: ``map_<field>=<header>``."""
+    return {
+        name: source.get(f"map_{name}", "").strip()[:200]
+        for name in FIELDS
+        if source.get(f"map_{name}", "").strip() and name != "segment"
+    }
+
+
 def _preview(token: str, path, fmt: str, segment_column: str | None, filename: str, status=200,
-             confirm_form=None):  # fmt: skip
+             confirm_form=None, overrides=None):  # fmt: skip
+    overrides = overrides if overrides is not None else _overrides(request.args)
     try:
         parsed = parse_deal_file(path, filename, fmt, stage_map=services.stage_map(),
-                                 segment_column=segment_column or None)  # fmt: skip
+                                 segment_column=segment_column or None,
+                                 column_overrides=overrides)  # fmt: skip
     except ImportFileError as error:
         form = ImportUploadForm()
         return render_template("deals/import.html", form=form, file_error=error.message), 422
@@ -265,7 +284,7 @@ def _preview(token: str, path, fmt: str, segment_column: str | None, filename: s
     return render_page_or_fragment(
         "deals/import_preview.html", "deals/_import_preview_body.html", "import-preview",
         outcome=outcome, parsed=parsed, form=confirm_form, token=token, filename=filename,
-        users=_mappable_users(),
+        users=_mappable_users(), fields=[f for f in FIELDS if f != "segment"], overrides=overrides,
     ), status  # fmt: skip
 
 
@@ -334,10 +353,14 @@ def import_resolve_manager(token: str):
         except accounts.AccountError as error:
             flash(error.message, "error")
         else:
-            flash(_("User %(name)s created; an admin sets their password.", name=user.name), "success")
+            flash(
+                _("User %(name)s created; an admin sets their password.", name=user.name), "success"
+            )
     return redirect(url_for("deals.import_preview", token=token, format=form.format.data or "auto",
                             name=request.form.get("filename", path.name),
-                            segment_column=form.segment_column.data or ""), code=303)  # fmt: skip
+                            segment_column=form.segment_column.data or "",
+                            **{f"map_{k}": v for k, v in _overrides(request.form).items()}),
+                    code=303)  # fmt: skip
 
 
 @bp.route("/deals/import/<token>/run", methods=["POST"])
@@ -351,16 +374,19 @@ def import_run(token: str):
     try:
         parsed = parse_deal_file(path, filename, form.format.data or "auto",
                                  stage_map=services.stage_map(),
-                                 segment_column=form.segment_column.data or None)  # fmt: skip
+                                 segment_column=form.segment_column.data or None,
+                                 column_overrides=_overrides(request.form))  # fmt: skip
     except ImportFileError as error:
-        return render_template("deals/import.html", form=ImportUploadForm(), file_error=error.message), 422
+        return render_template(
+            "deals/import.html", form=ImportUploadForm(), file_error=error.message
+        ), 422
     outcome = services.import_deals(
         current_user, parsed, filename=filename, sha256=uploads.file_sha256(path), dry_run=False,
         skip_errors=form.skip_errors.data, timezone=current_app.config["BABEL_DEFAULT_TIMEZONE"],
     )  # fmt: skip
     if not outcome.written:
         return _preview(token, path, form.format.data or "auto", form.segment_column.data,
-                        filename, status=422)  # fmt: skip
+                        filename, status=422, overrides=_overrides(request.form))  # fmt: skip
     path.unlink(missing_ok=True)
     return render_template("deals/import_result.html", outcome=outcome)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -41,5 +43,5 @@ def test_lead_uploads_previews_and_imports_deals(live_server, browser, tmp_path)
     expect(page.locator("#deal-rows")).to_contain_text("Компрессор для ООО «Хлебозавод №3»")
     page.locator("select[name=status]").select_option("won")
     expect(page.locator("#deal-rows")).not_to_contain_text("Осушитель для склада")
-    expect(page).to_have_url(f"{live_server}/deals?q=&status=won&manager=&segment=&from=&to=&sort=closed")
+    expect(page).to_have_url(re.compile(r".*/deals\?.*status=won.*"))
     context.close()

@@ -20,9 +20,11 @@ def test_lead_signs_in_switches_language_and_signs_out(live_server, browser):
     console_errors: list[str] = []
     page.on(
         "console",
-        lambda msg: console_errors.append(f"{msg.text} at {msg.location.get('url')}")
-        if msg.type == "error"
-        else None,
+        lambda msg: (
+            console_errors.append(f"{msg.text} at {msg.location.get('url')}")
+            if msg.type == "error"
+            else None
+        ),
     )
     page.on("pageerror", lambda error: console_errors.append(str(error)))
 
