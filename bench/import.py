@@ -222,7 +222,9 @@ def write_openpyxl_xlsx(path: Path, rows: int) -> None:
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
-_SHEET_HEAD = f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_MAIN}">'
+_SHEET_HEAD = (
+    f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_MAIN}">'
+)
 
 
 def write_excel_like_xlsx(path: Path, rows: int) -> None:
@@ -265,9 +267,7 @@ def write_excel_like_xlsx(path: Path, rows: int) -> None:
             for number, (_, typed) in enumerate(amocrm_rows(rows), start=2):
                 sheet.write(row_xml(number, typed).encode())
             sheet.write(b"</sheetData></worksheet>")
-        shared = "".join(
-            f'<si><t xml:space="preserve">{escape(text)}</t></si>' for text in strings
-        )
+        shared = "".join(f'<si><t xml:space="preserve">{escape(text)}</t></si>' for text in strings)
         package.writestr(
             "xl/sharedStrings.xml",
             f'<?xml version="1.0" encoding="UTF-8"?>\n<sst xmlns="{_MAIN}" '

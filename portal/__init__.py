@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from .config import load_config
 from .database import init_database
@@ -16,6 +17,13 @@ from .translations_build import compile_stale_catalogs
 from .web.errors import init_errors
 from .web.formatting import init_formatting
 from .web.security import init_security
+
+
+class BoundedIntConverter(IntegerConverter):
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -39,6 +47,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     app.json.ensure_ascii = False  # Cyrillic as it is, per API.md
+    # Ids beyond a 64-bit integer cannot exist; such URLs are a plain 404, not a crash.
+    app.url_map.converters["int"] = BoundedIntConverter
     app.json.sort_keys = False
 
     logging.basicConfig(

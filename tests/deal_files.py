@@ -14,6 +14,7 @@ import io
 import random
 import re
 import struct
+import zipfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -107,7 +108,7 @@ AMOCRM_ROWS = [
         "Продажи B2B",
         "Пётр Никитин",
         "",
-        "ООО \"Логистик Плюс\"",
+        'ООО "Логистик Плюс"',
         "",
         "",
         "Логистика",
@@ -314,6 +315,81 @@ def write_xlsx(
         sheet.append([None if v == "" else v for v in row])
     path = directory / name
     workbook.save(path)
+    return path
+
+
+def write_xlsx_by_hand(
+    directory: Path,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    *,
+    name: str = "deals.xlsx",
+    dimension: str = "A1:B2",
+) -> Path:
+    """A workbook as PHP exporters write it: shared strings, dates as styled serial numbers,
+    no default style, and a ``<dimension>`` that undersells the sheet."""
+    strings: dict[str, int] = {}
+
+    def cell(ref: str, value: object) -> str:
+        if value is None or value == "":
+            return ""
+        if isinstance(value, datetime):
+            return f'<c r="{ref}" s="1"><v>{excel_serial(value)!r}</v></c>'
+        if isinstance(value, int | float):
+            return f'<c r="{ref}"><v>{value}</v></c>'
+        index = strings.setdefault(str(value), len(strings))
+        return f'<c r="{ref}" t="s"><v>{index}</v></c>'
+
+    def letter(index: int) -> str:
+        return chr(65 + index) if index < 26 else "A" + chr(65 + index - 26)
+
+    sheet_rows = []
+    for number, values in enumerate([headers, *rows], start=1):
+        cells = "".join(cell(f"{letter(i)}{number}", v) for i, v in enumerate(values))
+        sheet_rows.append(f'<row r="{number}">{cells}</row>')
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    pkg = "http://schemas.openxmlformats.org/package/2006/relationships"
+    ct = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    shared = "".join(f"<si><t>{html.escape(text, quote=False)}</t></si>" for text in strings)
+    parts = {
+        "[Content_Types].xml": (
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package'
+            '.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+            f'<Override PartName="/xl/workbook.xml" ContentType="{ct}.sheet.main+xml"/>'
+            f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{ct}.worksheet+xml"/>'
+            f'<Override PartName="/xl/sharedStrings.xml" ContentType="{ct}.sharedStrings+xml"/>'
+            f'<Override PartName="/xl/styles.xml" ContentType="{ct}.styles+xml"/></Types>'
+        ),
+        "_rels/.rels": (
+            f'<Relationships xmlns="{pkg}"><Relationship Id="rId1" '
+            f'Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+        ),
+        "xl/workbook.xml": (
+            f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets>'
+            '<sheet name="Сделки" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            f'<Relationships xmlns="{pkg}">'
+            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+            f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/>'
+            f'<Relationship Id="rId3" Type="{rel}/styles" Target="styles.xml"/></Relationships>'
+        ),
+        "xl/styles.xml": (
+            f'<styleSheet xmlns="{main}"><cellXfs count="2"><xf numFmtId="0"/>'
+            '<xf numFmtId="22" applyNumberFormat="1"/></cellXfs></styleSheet>'
+        ),
+        "xl/sharedStrings.xml": f'<sst xmlns="{main}" uniqueCount="{len(strings)}">{shared}</sst>',
+        "xl/worksheets/sheet1.xml": (
+            f'<worksheet xmlns="{main}"><dimension ref="{dimension}"/>'
+            f"<sheetData>{''.join(sheet_rows)}</sheetData></worksheet>"
+        ),
+    }
+    path = directory / name
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as package:
+        for part, xml in parts.items():
+            package.writestr(part, '<?xml version="1.0" encoding="UTF-8"?>\n' + xml)
     return path
 
 

@@ -111,7 +111,13 @@ def test_amocrm_mapping_names_the_headers_as_written(tmp_path):
 def test_amocrm_utf8_bom_comma_csv_reads_the_same_deals(tmp_path):
     cp1251 = files.write_csv(tmp_path, AMOCRM_HEADERS, AMOCRM_ROWS, name="a.csv")
     utf8 = files.write_csv(
-        tmp_path, AMOCRM_HEADERS, AMOCRM_ROWS, name="b.csv", encoding="utf-8", delimiter=",", bom=True
+        tmp_path,
+        AMOCRM_HEADERS,
+        AMOCRM_ROWS,
+        name="b.csv",
+        encoding="utf-8",
+        delimiter=",",
+        bom=True,
     )
 
     result = parse_deal_file(utf8, utf8.name)
@@ -173,6 +179,26 @@ def test_amocrm_xlsx_typed_cells(tmp_path):
     assert deal.raw["id"] == "31870455"
 
 
+def test_xlsx_from_other_writers_is_read_whole(tmp_path):
+    # Shared strings, date-styled serial numbers, no default style (openpyxl warns about
+    # that) and a <dimension> claiming two rows: all rows are still read.
+    row = amocrm_row()
+    row[0] = 31870455
+    row[2] = 1250000
+    row[4] = datetime(2026, 11, 27, 14, 5)
+    rows = [row, amocrm_row(ID="31870456"), amocrm_row(ID="31870457")]
+    path = files.write_xlsx_by_hand(tmp_path, AMOCRM_HEADERS, rows, dimension="A1:B2")
+
+    result = parse_deal_file(path, path.name)
+
+    assert [d.external_id for d in result.deals] == ["31870455", "31870456", "31870457"]
+    assert (result.deals[0].amount, result.deals[0].created_at) == (
+        Decimal("1250000"),
+        datetime(2026, 11, 27, 14, 5),
+    )
+    assert result.deals[0].raw["компания"] == "ООО «СтанкоПром»"
+
+
 def test_xlsx_skips_an_empty_first_sheet_and_a_title_row(tmp_path):
     path = files.write_xlsx(
         tmp_path,
@@ -227,7 +253,7 @@ def test_open_deal_has_no_closed_at(tmp_path, closed):
 
 def test_quoted_multiline_cells_keep_row_numbers(tmp_path):
     rows = [
-        amocrm_row(Примечание="Первая строка\nвторая; с точкой с запятой\r\nи «кавычки» \"внутри\""),
+        amocrm_row(Примечание='Первая строка\nвторая; с точкой с запятой\r\nи «кавычки» "внутри"'),
         amocrm_row(ID="31870460", Название_сделки='Поставка "под ключ";\nэтап 2'),
         amocrm_row(ID="31870461"),
     ]
@@ -237,7 +263,7 @@ def test_quoted_multiline_cells_keep_row_numbers(tmp_path):
 
     assert [d.row for d in result.deals] == [2, 3, 4]
     assert result.deals[0].raw["примечание"] == (
-        "Первая строка\nвторая; с точкой с запятой\r\nи «кавычки» \"внутри\""
+        'Первая строка\nвторая; с точкой с запятой\r\nи «кавычки» "внутри"'
     )
     assert result.deals[1].title == 'Поставка "под ключ"; этап 2'
 
@@ -490,7 +516,13 @@ def test_generic_csv(tmp_path):
 
 @pytest.mark.parametrize(
     ("written", "status"),
-    [("won", "won"), ("LOST", "lost"), ("Выиграна", "won"), ("проиграна", "lost"), ("в работе", "open")],
+    [
+        ("won", "won"),
+        ("LOST", "lost"),
+        ("Выиграна", "won"),
+        ("проиграна", "lost"),
+        ("в работе", "open"),
+    ],
 )
 def test_generic_status_words(tmp_path, written, status):
     row = list(GENERIC_ROWS[0])
@@ -619,6 +651,17 @@ def test_override_naming_an_absent_column(tmp_path):
 
     assert caught.value.code == "missing_columns"
     assert "Сегмент рынка" in str(caught.value)
+
+
+def test_empty_overrides_keep_the_detected_columns(tmp_path):
+    path = files.write_csv(tmp_path, AMOCRM_HEADERS, AMOCRM_ROWS[:1])
+
+    result = parse_deal_file(
+        path, path.name, column_overrides={"amount": "", "stage": " "}, segment_column=""
+    )
+
+    assert result.mapping["amount"] == "Бюджет "
+    assert only_deal(result).segment is None
 
 
 def test_override_of_an_unknown_field_is_a_programming_error(tmp_path):
@@ -778,6 +821,22 @@ def test_a_zip_that_is_not_a_workbook(tmp_path):
         parse_deal_file(path, path.name)
 
     assert caught.value.code == "unreadable"
+
+
+def test_unclosed_quote_swallowing_the_file_is_malformed(tmp_path):
+    path = tmp_path / "deals.csv"
+    path.write_text(
+        "ID;Название сделки;Ответственный\r\n"
+        "1;Поставка;Дмитрий Козлов\r\n"
+        '2;"Аудит склада;Анна Смирнова\r\n' + "3;Сделка;Сергей Иванов\r\n" * 10_000,
+        encoding="cp1251",
+    )
+
+    with pytest.raises(ImportFileError) as caught:
+        parse_deal_file(path, path.name)
+
+    assert caught.value.code == "malformed"
+    assert "row 2" in str(caught.value.message)
 
 
 def test_html_without_a_table(tmp_path):

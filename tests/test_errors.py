@@ -108,8 +108,16 @@ def test_htmx_login_redirect_never_points_off_site(client):
 
 
 @pytest.mark.parametrize("path", ["/api/v1/no-such-thing", "/api/v2/me"])
-def test_unknown_api_path_returns_json_error(client, path):
+def test_unknown_api_path_without_a_token_is_401(client, path):
     response = client.get(path)
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/no-such-thing", "/api/v2/me"])
+def test_unknown_api_path_returns_json_error(client, make, path):
+    user = make.user()
+    response = client.get(path, headers={"Authorization": f"Bearer {make.token(user)}"})
     assert response.status_code == 404
     assert response.mimetype == "application/json"
     error = response.get_json()["error"]

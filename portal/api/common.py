@@ -21,12 +21,41 @@ class ApiError(Exception):
         return api_error(self.status, self.message, self.code, self.fields)
 
 
+MAX_JSON_DEPTH = 20
+MAX_ID = 2**63 - 1
+
+
 def json_body() -> dict:
-    """The request's JSON object, or 400 for anything else."""
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
+    """The request's JSON object, or 400 for anything else (bad syntax, deep nesting,
+    strings that are not valid Unicode)."""
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        data = None
+    if not isinstance(data, dict) or not _clean(data, 0):
         raise ApiError(400, _l("Send a JSON object with Content-Type: application/json."))
     return data
+
+
+def _clean(value, depth: int) -> bool:
+    if depth > MAX_JSON_DEPTH:
+        return False
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate such as "\ud800"
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_clean(k, depth + 1) and _clean(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_clean(v, depth + 1) for v in value)
+    return True
+
+
+def is_id(value) -> bool:
+    """A JSON integer usable as a database id."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
 
 
 def pagination() -> tuple[int, int]:
@@ -35,6 +64,8 @@ def pagination() -> tuple[int, int]:
     per_page = _positive_int("per_page", 50, fields)
     if per_page > 200:
         fields["per_page"] = _l("At most 200.")
+    if page > 1_000_000:
+        fields["page"] = _l("At most 1,000,000.")
     if fields:
         raise ApiError(422, _l("Invalid paging."), fields=fields)
     return page, per_page

@@ -18,7 +18,7 @@ from ..models import Deal, User
 from ..policy import can
 from . import bp
 from .auth import api_user
-from .common import ApiError, isoformat, json_body, paginated, pagination
+from .common import ApiError, is_id, isoformat, json_body, paginated, pagination
 
 
 def _tz() -> ZoneInfo:
@@ -38,6 +38,9 @@ def parse_when(value, name: str, fields: dict, *, required: bool = False) -> dat
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         fields[name] = _l("Must be an ISO 8601 date or date-time.")
+        return None
+    if not 1900 <= parsed.year <= 2999:
+        fields[name] = _l("The year must be between 1900 and 2999.")
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=_tz())
@@ -89,6 +92,11 @@ def _text(data: dict, name: str, fields: dict, required=False, max_len=300) -> s
     if not isinstance(value, str):
         fields[name] = _l("Must be a string.")
         return None
+    value = value.strip()
+    if not value:
+        if required:
+            fields[name] = _l("Required.")
+        return None
     if len(value) > max_len:
         fields[name] = _l("Too long.")
     return value
@@ -96,46 +104,53 @@ def _text(data: dict, name: str, fields: dict, required=False, max_len=300) -> s
 
 @bp.route("/deals", methods=["POST"])
 def create_deal():
+    """Create a deal; a repeated ``external_id`` updates that deal with the fields given."""
     user = api_user()
     data = json_body()
     fields: dict = {}
-    title = _text(data, "title", fields, required=True)
-    client = _text(data, "client", fields, required=True)
-    email = _text(data, "manager_email", fields, required=True, max_len=254)
-    status = _text(data, "status", fields, required=True, max_len=10)
-    manager = None
+    external_id = _text(data, "external_id", fields, max_len=64)
+    existing = None
+    if external_id and not fields:
+        existing = db.session.scalar(select(Deal).where(Deal.external_id == external_id))
+        if existing is not None and not can(user, "deal.view", existing):
+            # Another team's deal: not found, so its existence is not revealed.
+            raise ApiError(404, _l("No such deal."))
+    required = existing is None
+    title = _text(data, "title", fields, required=required)
+    client = _text(data, "client", fields, required=required, max_len=300)
+    email = _text(data, "manager_email", fields, required=required, max_len=254)
+    status = _text(data, "status", fields, required=required, max_len=10)
+    manager = existing.manager if existing is not None else None
     if email:
-        manager = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+        manager = db.session.scalar(select(User).where(User.email == email.lower()))
         if manager is None:
             fields["manager_email"] = _l("No user with this e-mail.")
-    amount = data.get("amount")
-    if amount is not None:
-        try:
-            if isinstance(amount, bool):
-                raise InvalidOperation
-            amount = Decimal(str(amount))
-            if not amount.is_finite():
-                raise InvalidOperation
-        except (InvalidOperation, ValueError):
-            fields["amount"] = _l("Must be a number.")
-            amount = None
-    currency = _text(data, "currency", fields, max_len=3) or "RUB"
+    amount = existing.amount if existing is not None else None
+    if "amount" in data:
+        amount = _amount(data.get("amount"), fields)
+    currency = _text(data, "currency", fields, max_len=3)
+    if currency and not (currency.isascii() and currency.isalpha() and len(currency) == 3):
+        fields["currency"] = _l("Currency is a three-letter code such as RUB.")
     created_at = parse_when(data.get("created_at"), "created_at", fields)
     closed_at = parse_when(data.get("closed_at"), "closed_at", fields)
     if status and status not in deals.STATUSES:
         fields["status"] = _l("Status must be open, won or lost.")
+    segment = _text(data, "segment", fields, max_len=80)
+    stage = _text(data, "stage", fields, max_len=120)
     if fields:
         raise ApiError(422, _l("Some values are invalid."), fields=fields)
+
+    def keep(value, attribute):
+        return value if value is not None or existing is None else getattr(existing, attribute)
+
     deal_input = deals.DealInput(
-        title=title, client=client, manager=manager, status=status,
-        external_id=_text(data, "external_id", fields, max_len=64),
-        segment=_text(data, "segment", fields, max_len=80), amount=amount, currency=currency,
-        stage=_text(data, "stage", fields, max_len=120), created_at=created_at, closed_at=closed_at,
+        title=keep(title, "title"), client=keep(client, "client"), manager=manager,
+        status=keep(status, "status"), external_id=external_id, segment=keep(segment, "segment"),
+        amount=amount, currency=keep(currency, "currency") or "RUB", stage=keep(stage, "stage"),
+        created_at=keep(created_at, "created_at"), closed_at=keep(closed_at, "closed_at"),
     )  # fmt: skip
-    if fields:
-        raise ApiError(422, _l("Some values are invalid."), fields=fields)
     try:
-        deal, created = deals.save_deal(user, deal_input)
+        deal, created = deals.save_deal(user, deal_input, deal=existing)
     except deals.DealError as error:
         raise ApiError(422, _l("Some values are invalid."), fields=error.fields) from None
     except deals.PermissionDenied:
@@ -145,6 +160,21 @@ def create_deal():
     if created:
         response.headers["Location"] = url_for("api.get_deal", deal_id=deal.id)
     return response
+
+
+def _amount(value, fields: dict):
+    if value is None:
+        return None
+    try:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise InvalidOperation
+        amount = Decimal(str(value).replace(" ", "").replace(",", "."))
+        if not amount.is_finite():
+            raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        fields["amount"] = _l("Must be a number.")
+        return None
+    return amount
 
 
 def _visible_deal(deal_id: int) -> Deal:
@@ -164,10 +194,18 @@ def _date_param(name: str, fields: dict):
     if not raw:
         return None
     try:
-        return datetime.fromisoformat(raw).date() if "T" in raw else datetime.strptime(raw, "%Y-%m-%d").date()
+        value = (
+            datetime.fromisoformat(raw).date()
+            if "T" in raw
+            else datetime.strptime(raw, "%Y-%m-%d").date()
+        )
     except ValueError:
         fields[name] = _l("Must be a date like 2026-11-27.")
         return None
+    if not 1900 <= value.year <= 2999:
+        fields[name] = _l("The year must be between 1900 and 2999.")
+        return None
+    return value
 
 
 @bp.route("/deals")
@@ -234,7 +272,9 @@ def import_deals():
             skip_errors=skip_errors, timezone=current_app.config["BABEL_DEFAULT_TIMEZONE"],
         )  # fmt: skip
     except ImportFileError as error:
-        raise ApiError(422, error.message, code="unreadable_file", fields={"file": error.message}) from None
+        raise ApiError(
+            422, error.message, code="unreadable_file", fields={"file": error.message}
+        ) from None
     finally:
         Path(path).unlink(missing_ok=True)
     body = outcome.as_api()
@@ -250,10 +290,10 @@ def create_proposal_send(deal_id: int):
     data = json_body()
     fields: dict = {}
     tool_id = data.get("tool_id")
-    if isinstance(tool_id, bool) or not isinstance(tool_id, int):
+    if not is_id(tool_id):
         fields["tool_id"] = _l("Must be a tool id.")
     version = data.get("version")
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
+    if version is not None and not (is_id(version) and version < 1_000_000):
         fields["version"] = _l("Must be a version number.")
     sent_at = parse_when(data.get("sent_at"), "sent_at", fields, required=True)
     reaction = data.get("reaction", "none")
@@ -263,7 +303,9 @@ def create_proposal_send(deal_id: int):
     if fields:
         raise ApiError(422, _l("Some values are invalid."), fields=fields)
     try:
-        send = deals.record_proposal_send(user, deal, tool_id, version, sent_at, reaction, reacted_at)
+        send = deals.record_proposal_send(
+            user, deal, tool_id, version, sent_at, reaction, reacted_at
+        )
     except deals.DealError as error:
         raise ApiError(422, _l("Some values are invalid."), fields=error.fields) from None
     except deals.PermissionDenied:

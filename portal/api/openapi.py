@@ -164,6 +164,155 @@ PATHS.update(
     }
 )
 
+_DEAL_FIELDS = {
+    "external_id": {"type": ["string", "null"], "maxLength": 64},
+    "title": {"type": "string", "maxLength": 300},
+    "client": {"type": "string", "maxLength": 300},
+    "segment": {"type": ["string", "null"], "maxLength": 80},
+    "manager_email": {"type": "string", "format": "email"},
+    "amount": {"type": ["number", "null"], "minimum": 0},
+    "currency": {"type": "string", "pattern": "^[A-Za-z]{3}$", "default": "RUB"},
+    "stage": {"type": ["string", "null"], "maxLength": 120},
+    "status": {"type": "string", "enum": ["open", "won", "lost"]},
+    "created_at": {"type": ["string", "null"], "format": "date-time"},
+    "closed_at": {"type": ["string", "null"], "format": "date-time"},
+}
+REACTION_ENUM = {"type": "string", "enum": ["none", "replied", "meeting", "changes_requested",
+                                            "accepted", "rejected"]}  # fmt: skip
+_SEND_FIELDS = {
+    "tool_id": {"type": "integer", "minimum": 1},
+    "version": {"type": "integer", "minimum": 1},
+    "sent_at": {"type": "string", "format": "date-time"},
+    "reaction": REACTION_ENUM,
+    "reacted_at": {"type": ["string", "null"], "format": "date-time"},
+}
+
+PATHS.update(
+    {
+        "/deals": {
+            "get": {
+                "operationId": "listDeals",
+                "summary": "Deals the token's user may see; from/to filter the close date",
+                "parameters": [
+                    _query("status", {"type": "string", "enum": ["open", "won", "lost"]}),
+                    _query("manager_email", {"type": "string"}),
+                    _query("from", {"type": "string", "format": "date"}),
+                    _query("to", {"type": "string", "format": "date"}),
+                    *PAGING,
+                ],
+                "responses": {
+                    "200": _json("DealPage"),
+                    **STANDARD_ERRORS,
+                    "422": _error("Invalid filter"),
+                },  # fmt: skip
+            },
+            "post": {
+                "operationId": "createDeal",
+                "summary": "Create a deal; a repeated external_id updates that deal (200)",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/DealInput"}}
+                    },
+                },  # fmt: skip
+                "responses": {
+                    "201": _json("Deal", "Created"),
+                    "200": _json("Deal", "Updated"),
+                    **WRITE_ERRORS,
+                    "404": _error("external_id of a deal out of scope"),
+                },  # fmt: skip
+            },
+        },
+        "/deals/{id}": {
+            "parameters": [_path_int("id")],
+            "get": {
+                "operationId": "getDeal",
+                "responses": {"200": _json("Deal"), **STANDARD_ERRORS, "404": _error("Not found")},
+            },
+        },
+        "/deals/import": {
+            "post": {
+                "operationId": "importDeals",
+                "summary": "Import an amoCRM, Bitrix24 or generic CSV/XLSX export",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["file"],
+                                "properties": {
+                                    "file": {"type": "string", "format": "binary"},
+                                    "format": {
+                                        "type": "string",
+                                        "enum": ["auto", "amocrm", "bitrix24", "generic"],
+                                    },
+                                    "dry_run": {"type": "string", "enum": ["true", "false"]},
+                                    "skip_errors": {"type": "string", "enum": ["true", "false"]},
+                                },
+                            }
+                        }
+                    },
+                },  # fmt: skip
+                "responses": {
+                    "200": _json("ImportResult"),
+                    **WRITE_ERRORS,
+                    "413": _error("File too large"),
+                },  # fmt: skip
+            }
+        },
+        "/deals/{id}/proposal-sends": {
+            "parameters": [_path_int("id")],
+            "post": {
+                "operationId": "createProposalSend",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["tool_id", "sent_at"],
+                                "properties": _SEND_FIELDS,
+                            }
+                        }
+                    },
+                },  # fmt: skip
+                "responses": {
+                    "201": _json("ProposalSend", "Created"),
+                    **WRITE_ERRORS,
+                    "404": _error("Not found"),
+                },  # fmt: skip
+            },
+        },
+        "/proposal-sends/{id}": {
+            "parameters": [_path_int("id")],
+            "patch": {
+                "operationId": "recordReaction",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["reaction"],
+                                "properties": {
+                                    "reaction": REACTION_ENUM,
+                                    "reacted_at": _SEND_FIELDS["reacted_at"],
+                                },
+                            }
+                        }
+                    },
+                },  # fmt: skip
+                "responses": {
+                    "200": _json("ProposalSend"),
+                    **WRITE_ERRORS,
+                    "404": _error("Not found"),
+                },  # fmt: skip
+            },
+        },
+    }
+)
+
 _TOOL_FIELDS = {
     "kind": KIND_ENUM,
     "title": {"type": "string", "maxLength": 200},
@@ -176,6 +325,61 @@ _TOOL_FIELDS = {
 }
 
 SCHEMAS: dict = {
+    "DealInput": {
+        "type": "object",
+        "required": ["title", "client", "manager_email", "status"],
+        "properties": _DEAL_FIELDS,
+    },  # fmt: skip
+    "Deal": {
+        "type": "object",
+        "required": ["id", "title", "client", "manager_email", "status"],
+        "properties": {
+            "id": {"type": "integer"},
+            **_DEAL_FIELDS,
+            "proposal_sends": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/ProposalSend"},
+            },
+        },
+    },
+    "DealPage": {
+        "type": "object",
+        "required": ["items", "total", "page", "per_page"],
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Deal"}},
+            "total": {"type": "integer"},
+            "page": {"type": "integer"},
+            "per_page": {"type": "integer"},
+        },
+    },
+    "ProposalSend": {
+        "type": "object",
+        "required": ["id", "deal_id", "tool_id", "version", "sent_at", "reaction"],
+        "properties": {
+            "id": {"type": "integer"},
+            "deal_id": {"type": "integer"},
+            **_SEND_FIELDS,
+            "hours_to_reaction": {"type": ["number", "null"]},
+        },  # fmt: skip
+    },
+    "ImportResult": {
+        "type": "object",
+        "required": ["created", "updated", "skipped", "errors"],
+        "properties": {
+            "created": {"type": "integer"},
+            "updated": {"type": "integer"},
+            "skipped": {"type": "integer"},
+            "unchanged": {"type": "integer"},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["row", "message"],
+                    "properties": {"row": {"type": "integer"}, "message": {"type": "string"}},
+                },
+            },
+        },
+    },  # fmt: skip
     "ToolInput": {
         "type": "object",
         "required": ["kind", "title", "body"],

@@ -162,7 +162,9 @@ def update_tool(tool_id: int):
     payload = json_body()
     base_version = payload.get("base_version")
     if base_version is not None and (
-        isinstance(base_version, bool) or not isinstance(base_version, int)
+        isinstance(base_version, bool)
+        or not isinstance(base_version, int)
+        or not 1 <= base_version <= tool.version
     ):
         raise ApiError(422, _l("Some values are invalid."),
                        fields={"base_version": _l("Must be a version number.")})  # fmt: skip

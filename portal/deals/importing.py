@@ -912,7 +912,7 @@ def _header_error(
     missing = [header for name, header in layout.required.items() if name not in columns]
     return ImportFileError(
         _l(
-            "The file lacks columns that a %(format)s export must have: %(columns)s.",
+            "The file lacks columns required for the %(format)s format: %(columns)s.",
             format=_FORMAT_LABELS[fmt],
             columns=", ".join(f"“{header}”" for header in missing),
         ),
@@ -943,11 +943,12 @@ def _pick(texts, columns: tuple[int, ...]) -> int:
     return -1
 
 
+def _texts(cells) -> list[str]:
+    return [value if value.__class__ is str else _cell_text(value) for value in cells]
+
+
 def _deal(plan: _Plan, row: int, cells) -> ParsedDeal | list[RowError]:
-    if plan.typed:
-        texts = [v if v.__class__ is str else _cell_text(v) for v in cells]
-    else:
-        texts = cells
+    texts = _texts(cells) if plan.typed else cells
     columns = plan.columns
     errors: list[RowError] = []
     empty: tuple[int, ...] = ()
@@ -1111,15 +1112,13 @@ def parse_deal_file(
         if status not in STATUSES:
             raise ValueError(f"stage {stage!r} maps to {status!r}, not one of {STATUSES}")
         checked_map[normalize_header(stage)] = status
-    original: dict[str, str] = {}
-    for name, header in {
-        **(column_overrides or {}),
-        **({"segment": segment_column} if segment_column else {}),
-    }.items():
+    original: dict[str, str] = {}  # field → header as the caller wrote it
+    for name, header in [*(column_overrides or {}).items(), ("segment", segment_column)]:
         name = _FIELD_ALIASES.get(name, name)
         if name not in FIELDS:
             raise ValueError(f"unknown field {name!r} in column_overrides")
-        original[name] = header
+        if header and header.strip():  # an empty setting means "as detected"
+            original[name] = header
     overrides = {name: normalize_header(header) for name, header in original.items()}
 
     stream, owned = _binary_stream(path_or_bytes)

@@ -136,7 +136,8 @@ def validate_deal(data: DealInput) -> None:
         errors["status"] = _l("Status must be open, won or lost.")
     if data.amount is not None and (data.amount < 0 or data.amount > Decimal("1e13")):
         errors["amount"] = _l("The amount must be between 0 and 10 trillion.")
-    if not data.currency or len(data.currency) != 3 or not data.currency.isalpha():
+    currency = data.currency or ""
+    if len(currency) != 3 or not (currency.isascii() and currency.isalpha()):
         errors["currency"] = _l("Currency is a three-letter code such as RUB.")
     if data.closed_at and data.created_at and data.closed_at < data.created_at:
         errors["closed_at"] = _l("A deal cannot close before it was created.")
@@ -149,7 +150,7 @@ def _deal_values(data: DealInput) -> dict:
     if closed_at is None and data.status != DealStatus.OPEN.value:
         closed_at = utcnow()
     return {
-        "external_id": (data.external_id or None) and str(data.external_id).strip()[:64],
+        "external_id": str(data.external_id).strip()[:64] or None if data.external_id else None,
         "title": data.title.strip()[:300],
         "client": (data.client or "").strip()[:300],
         "segment": (data.segment or "").strip()[:80] or None,
@@ -160,7 +161,7 @@ def _deal_values(data: DealInput) -> dict:
         "stage": (data.stage or "").strip()[:120] or None,
         "pipeline": (data.pipeline or "").strip()[:120] or None,
         "status": data.status,
-        "created_at": data.created_at or utcnow(),
+        "created_at": data.created_at,  # None: keep what the deal has (or now, for a new one)
         "closed_at": closed_at if data.status != DealStatus.OPEN.value else data.closed_at,
     }
 
@@ -183,6 +184,13 @@ def save_deal(actor: User, data: DealInput, deal: Deal | None = None) -> tuple[D
     ):
         raise PermissionDenied()
     created = deal is None
+    if values["created_at"] is None:
+        closed = values["closed_at"]
+        values["created_at"] = (
+            deal.created_at if deal is not None else min(utcnow(), closed or utcnow())
+        )
+    if values["closed_at"] is not None and values["closed_at"] < values["created_at"]:
+        raise DealError({"closed_at": _l("A deal cannot close before it was created.")})
     if created:
         deal = Deal(source="manual", **values)
         db.session.add(deal)
@@ -515,7 +523,8 @@ def import_deals(
             error_rows.add(item.row)
             continue
         values = _deal_values(data)
-        if values["status"] != DealStatus.OPEN.value and values["closed_at"] is None:
+        if values["status"] != DealStatus.OPEN.value and item.closed_at is None:
+            # A closed deal whose file gives no close date: keep it stable across imports.
             values["closed_at"] = values["created_at"]
         rows.append((item.row, values))
     outcome.errors.sort(key=lambda e: e.row)
@@ -559,6 +568,14 @@ def _upsert_rows(rows, outcome: ImportOutcome, progress, *, write: bool, source:
         inserts, updates, history = [], [], []
         for _, values in chunk:
             old = existing.get(values["external_id"]) if values["external_id"] else None
+            if values["created_at"] is None:
+                values["created_at"] = (
+                    old.created_at if old is not None else (values["closed_at"] or now)
+                )
+            if values["status"] != DealStatus.OPEN.value and values["closed_at"] is None:
+                values["closed_at"] = (old.closed_at if old is not None else None) or values[
+                    "created_at"
+                ]
             if old is None:
                 inserts.append({**values, "source": source, "updated_at": now})
                 continue

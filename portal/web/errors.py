@@ -74,6 +74,9 @@ def api_error(status: int, message=None, code: str | None = None, fields: dict |
 def render_error(status: int, message=None, code: str | None = None, fields: dict | None = None):
     """Render ``status`` the way the client asked: JSON, htmx fragment or full page."""
     if is_api_request():
+        if status in (404, 405) and not _has_valid_token():
+            # Unknown URLs and methods say nothing to a caller without a token.
+            return api_error(401)
         return api_error(status, message, code, fields)
     context = {
         "status": status,
@@ -87,6 +90,13 @@ def render_error(status: int, message=None, code: str | None = None, fields: dic
             headers["HX-Redirect"] = url_for("auth.login", next=_relative(path) or None)
         return render_template("errors/_error.html", **context), status, headers
     return render_template("errors/error.html", **context), status
+
+
+def _has_valid_token() -> bool:
+    from ..auth.services import user_for_api_token
+
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and user_for_api_token(value.strip()) is not None
 
 
 def _relative(url: str) -> str:
