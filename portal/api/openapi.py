@@ -313,6 +313,20 @@ PATHS.update(
     }
 )
 
+def _page_of(schema: str) -> dict:
+    """The paginated list shape of API.md."""
+    return {
+        "type": "object",
+        "required": ["items", "total", "page", "per_page"],
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{schema}"}},
+            "total": {"type": "integer"},
+            "page": {"type": "integer"},
+            "per_page": {"type": "integer"},
+        },
+    }
+
+
 _TOOL_FIELDS = {
     "kind": KIND_ENUM,
     "title": {"type": "string", "maxLength": 200},
@@ -342,16 +356,7 @@ SCHEMAS: dict = {
             },
         },
     },
-    "DealPage": {
-        "type": "object",
-        "required": ["items", "total", "page", "per_page"],
-        "properties": {
-            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Deal"}},
-            "total": {"type": "integer"},
-            "page": {"type": "integer"},
-            "per_page": {"type": "integer"},
-        },
-    },
+    "DealPage": _page_of("Deal"),
     "ProposalSend": {
         "type": "object",
         "required": ["id", "deal_id", "tool_id", "version", "sent_at", "reaction"],
@@ -446,16 +451,7 @@ SCHEMAS: dict = {
             "change_note": {"type": "string"},
         },
     },
-    "ToolPage": {
-        "type": "object",
-        "required": ["items", "total", "page", "per_page"],
-        "properties": {
-            "items": {"type": "array", "items": {"$ref": "#/components/schemas/ToolSummary"}},
-            "total": {"type": "integer"},
-            "page": {"type": "integer"},
-            "per_page": {"type": "integer"},
-        },
-    },
+    "ToolPage": _page_of("ToolSummary"),
     "SearchResults": {
         "type": "object",
         "required": ["total", "results"],
