@@ -302,3 +302,11 @@ def test_column_mapping_edited_in_the_preview_is_used_by_the_import(
     assert done.status_code == 200
     with app.app_context():
         assert db.session.scalar(db.select(Deal.client)) == "Иван Петров"
+
+
+def test_forcing_the_wrong_format_is_refused(app, client, make, team, tmp_path):
+    path = write_csv(tmp_path, HEADERS, [row("111", "Сделка", "1 000", "Дмитрий Козлов")])
+    response = api_import(client, bearer(make, team["lead"]), path, format="bitrix24")
+    assert response.status_code == 422
+    assert "amoCRM" in response.get_json()["error"]["message"]
+    assert deal_rows(app) == {}

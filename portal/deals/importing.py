@@ -1174,13 +1174,30 @@ def _parse_table(
                 raise _not_a_table("not_a_table", "no <tr> rows")
             raise ImportFileError(
                 _l(
-                    "The file has no rows. Export the deals from your CRM again and upload the new file."
+                    "The file has no rows. Export the deals from your CRM again and upload "
+                    "the new file."
                 ),
                 "empty",
             )
         raise _header_error(candidates[0][1], fmt, overrides, original)
     header_row, headers, layout, columns = found
     index = _column_index(headers)
+    if fmt != "auto":
+        # A forced format must not read another CRM's file with the wrong columns (and,
+        # say, null every amount of an amoCRM file read as Bitrix24).
+        best = _detect(index, "auto", overrides)
+        if best is not None and best[0].name != layout.name and (
+            len(best[0].signature & index.keys()) > len(layout.signature & index.keys())
+        ):
+            raise ImportFileError(
+                _l(
+                    "This file looks like a %(detected)s export, not %(chosen)s. Choose "
+                    "%(detected)s or “Detect automatically”.",
+                    detected=_FORMAT_LABELS[best[0].name],
+                    chosen=_FORMAT_LABELS[layout.name],
+                ),
+                "wrong_format",
+            )
     absent = [name for name, key in overrides.items() if key not in index]
     if absent:
         raise _header_error(headers, fmt, overrides, original)
