@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+
 def _load_import_bench():
     """bench/import.py (``import`` is a keyword, so it is loaded by path)."""
     import importlib.util
@@ -63,9 +64,17 @@ def main() -> None:
             admin = create_user("admin@bench.ru", "Админ", "admin", "bench-password-1")
             for number, name in enumerate(MANAGERS):
                 if "@" not in name:
-                    create_user(f"m{number}@bench.ru", name, "manager", "bench-password-1", team_name="Продажи")
+                    create_user(
+                        f"m{number}@bench.ru",
+                        name,
+                        "manager",
+                        "bench-password-1",
+                        team_name="Продажи",
+                    )
             base = _maxrss_mb()
-            print(f"{args.rows:,} rows, {csv_path.stat().st_size / 1e6:.1f} MB CSV; RSS before: {base:.0f} MB")
+            print(
+                f"{args.rows:,} rows, {csv_path.stat().st_size / 1e6:.1f} MB CSV; RSS before: {base:.0f} MB"
+            )
             for label in ("first import", "same file again"):
                 started = time.perf_counter()
                 parsed = parse_deal_file(csv_path, csv_path.name)

@@ -96,6 +96,7 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException("No user to import as: create an admin or pass --as EMAIL.")
         path = Path(file)
         with click.progressbar(length=0, label="Reading", file=sys.stderr) as bar:
+
             def reading(n):
                 bar.length = max(bar.length or 0, n)
                 bar.update(n - bar.pos)
@@ -105,9 +106,7 @@ def register_cli(app: Flask) -> None:
                                          progress=reading)  # fmt: skip
             except ImportFileError as error:
                 raise click.ClickException(str(error.message)) from None
-        with click.progressbar(
-            length=len(parsed.deals), label="Saving", file=sys.stderr
-        ) as bar:
+        with click.progressbar(length=len(parsed.deals), label="Saving", file=sys.stderr) as bar:
             outcome = deals.import_deals(
                 actor, parsed, filename=path.name, sha256=file_sha256(path), dry_run=dry_run,
                 skip_errors=skip_errors, timezone=app.config["BABEL_DEFAULT_TIMEZONE"],

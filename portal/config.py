@@ -66,8 +66,8 @@ class Config:
     EXTRACT_MEMORY_MB = _env_int("EXTRACT_MEMORY_MB", 512)
     # A little above the attachment limit so an oversize file gets our own message.
     MAX_CONTENT_LENGTH = (
-        max(_env_int("ATTACHMENT_MAX_MB", 20), _env_int("IMPORT_MAX_MB", 50)) + 1
-    ) * 1024 * 1024
+        (max(_env_int("ATTACHMENT_MAX_MB", 20), _env_int("IMPORT_MAX_MB", 50)) + 1) * 1024 * 1024
+    )
     IMPORTS_DIR = os.environ.get("IMPORTS_DIR", str(INSTANCE_DIR / "imports"))
     IMPORT_MAX_BYTES = _env_int("IMPORT_MAX_MB", 50) * 1024 * 1024
     SEARCH_WRITER_TIMEOUT = float(os.environ.get("SEARCH_WRITER_TIMEOUT", "5"))

@@ -313,6 +313,7 @@ PATHS.update(
     }
 )
 
+
 def _page_of(schema: str) -> dict:
     """The paginated list shape of API.md."""
     return {

@@ -1186,8 +1186,10 @@ def _parse_table(
         # A forced format must not read another CRM's file with the wrong columns (and,
         # say, null every amount of an amoCRM file read as Bitrix24).
         best = _detect(index, "auto", overrides)
-        if best is not None and best[0].name != layout.name and (
-            len(best[0].signature & index.keys()) > len(layout.signature & index.keys())
+        if (
+            best is not None
+            and best[0].name != layout.name
+            and (len(best[0].signature & index.keys()) > len(layout.signature & index.keys()))
         ):
             raise ImportFileError(
                 _l(

@@ -50,7 +50,13 @@ SUBJECTS = {
     "Логистика": ["Осушители для склада", "Компрессоры для сортировочного центра", "ТехПром.Мониторинг на 3 склада"],
     "HoReCa": ["Компрессор для пивоварни", "Сервис холодильного оборудования", "Мониторинг кухонного оборудования"],
 }  # fmt: skip
-OPEN_STAGES = ["Первичный контакт", "Квалификация", "КП отправлено", "Переговоры", "Согласование договора"]
+OPEN_STAGES = [
+    "Первичный контакт",
+    "Квалификация",
+    "КП отправлено",
+    "Переговоры",
+    "Согласование договора",
+]
 MANAGER_SEGMENTS = {
     "d.kozlov": ["Производство", "Производство", "HoReCa"],
     "e.smirnova": ["Производство", "Ритейл"],
@@ -103,7 +109,9 @@ def seed_deals(weeks: int = 12) -> int:
             closed = None
             if status != "open":
                 closed = min(now - timedelta(hours=2), created + timedelta(days=rng.randint(4, 30)))
-            amount = Decimal(rng.choice([45, 90, 180, 350, 620, 950, 1250, 1800, 2400, 4100])) * 1000
+            amount = (
+                Decimal(rng.choice([45, 90, 180, 350, 620, 950, 1250, 1800, 2400, 4100])) * 1000
+            )
             amount += Decimal(rng.randint(0, 99)) * 1000
             stage = {"won": "Успешно реализовано", "lost": "Закрыто и не реализовано"}.get(
                 status, rng.choice(OPEN_STAGES)
@@ -126,13 +134,23 @@ def seed_deals(weeks: int = 12) -> int:
                 updated_at=closed or created,
             )
             deal.stage_changes.append(
-                DealStageChange(stage="Первичный контакт", status="open", amount=amount,
-                                changed_at=created, source="amocrm")  # fmt: skip
+                DealStageChange(
+                    stage="Первичный контакт",
+                    status="open",
+                    amount=amount,
+                    changed_at=created,
+                    source="amocrm",
+                )  # fmt: skip
             )
             if closed:
                 deal.stage_changes.append(
-                    DealStageChange(stage=stage, status=status, amount=amount, changed_at=closed,
-                                    source="amocrm")  # fmt: skip
+                    DealStageChange(
+                        stage=stage,
+                        status=status,
+                        amount=amount,
+                        changed_at=closed,
+                        source="amocrm",
+                    )  # fmt: skip
                 )
             _add_sends(rng, deal, proposals, versions, segment, created, closed or now)
             db.session.add(deal)
@@ -162,6 +180,12 @@ def _add_sends(rng, deal, proposals, versions, segment, start, end) -> None:
             reaction = rng.choice(["replied", "meeting", "changes_requested"])
         reacted_at = sent_at + timedelta(hours=rng.randint(2, 120))
     deal.proposal_sends.append(
-        ProposalSend(tool_id=tool.id, version=version.number, sent_at=sent_at, reaction=reaction,
-                     reacted_at=reacted_at, created_by=deal.manager)  # fmt: skip
+        ProposalSend(
+            tool_id=tool.id,
+            version=version.number,
+            sent_at=sent_at,
+            reaction=reaction,
+            reacted_at=reacted_at,
+            created_by=deal.manager,
+        )  # fmt: skip
     )
