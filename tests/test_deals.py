@@ -310,3 +310,25 @@ def test_forcing_the_wrong_format_is_refused(app, client, make, team, tmp_path):
     assert response.status_code == 422
     assert "amoCRM" in response.get_json()["error"]["message"]
     assert deal_rows(app) == {}
+
+
+def test_admin_rules_give_stages_and_segments(app, client, make, auth, team, tmp_path):
+    admin = make.user(role="admin")
+    auth.login(admin.email)
+    saved = client.post("/admin/stages", data={"stages-mapping": "Договор подписан = won"})
+    assert saved.status_code == 303
+    saved = client.post(
+        "/admin/stages", data={"segments-rules": "Пищевое производство = Производство"}
+    )
+    assert saved.status_code == 303
+    page = page_text(client.get("/admin/stages"))
+    assert "договор подписан = won" in page and "пищевое производство = Производство" in page
+    headers = [*HEADERS, "Теги"]
+    rows = [[*row("121", "Сделка", "1 000", "Дмитрий Козлов", stage="Договор подписан", segment=""),
+             "Пищевое производство, Приоритет"]]  # fmt: skip
+    path = write_csv(tmp_path, headers, rows)
+    body = api_import(client, bearer(make, team["lead"]), path).get_json()
+    assert body["created"] == 1, body
+    with app.app_context():
+        deal = db.session.scalar(db.select(Deal))
+        assert (deal.status, deal.segment) == ("won", "Производство")

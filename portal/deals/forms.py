@@ -76,3 +76,12 @@ class StageMapForm(FlaskForm):
         _l("Stage mapping"),
         description=_l("One per line: Stage name = open, won or lost"),
     )
+
+
+class SegmentRulesForm(FlaskForm):
+    rules = TextAreaField(
+        _l("Segment rules"),
+        description=_l(
+            "One per line: tag or cell value = Segment, e.g. Пищевое производство = Производство"
+        ),
+    )

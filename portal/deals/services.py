@@ -24,6 +24,7 @@ from ..models import (
     ProposalSend,
     Reaction,
     SalesTool,
+    SegmentRule,
     StageMapping,
     ToolVersion,
     User,
@@ -410,6 +411,34 @@ def save_stage_map(text: str) -> dict[str, str]:
     return mapping
 
 
+def segment_rules() -> dict[str, str]:
+    return {r.value: r.segment for r in db.session.scalars(select(SegmentRule))}
+
+
+def save_segment_rules(text: str) -> dict[str, str]:
+    """Lines ``tag or cell value = Segment`` replace the admin's segment rules."""
+    rules: dict[str, str] = {}
+    for line in (text or "").splitlines():
+        value, sep, segment = line.rpartition("=")
+        value, segment = normalize_name(value), " ".join(segment.split())[:80]
+        if sep and value and segment:
+            rules[value] = segment
+    db.session.execute(SegmentRule.__table__.delete())
+    for value, segment in rules.items():
+        db.session.add(SegmentRule(value=value[:200], segment=segment))
+    db.session.commit()
+    return rules
+
+
+def segment_by_rules(item, rules: dict[str, str]) -> str | None:
+    """The segment an admin's rule gives a parsed deal: its tags first, then its cells."""
+    for value in (*item.tags, *item.raw.values()):
+        segment = rules.get(normalize_name(value))
+        if segment:
+            return segment
+    return None
+
+
 # --- importing ------------------------------------------------------------------------
 
 
@@ -481,6 +510,7 @@ def import_deals(
     outcome.errors = [ImportRowError(e.row, str(e.message)) for e in parsed.errors]
     error_rows = {e.row for e in parsed.errors}
     managers = ManagerDirectory()
+    rules = segment_rules()
     org_wide = can(actor, "deals.import") and actor.role in ("head", "admin")
     rows: list[tuple[int, dict]] = []
     seen_ids: dict[str, int] = {}
@@ -508,9 +538,10 @@ def import_deals(
                 error_rows.add(item.row)
                 continue
             seen_ids[item.external_id] = item.row
+        segment = item.segment or (segment_by_rules(item, rules) if rules else None)
         data = DealInput(
             title=item.title, client=item.client, manager=user, status=item.status,
-            external_id=item.external_id, segment=item.segment, amount=_decimal(item.amount),
+            external_id=item.external_id, segment=segment, amount=_decimal(item.amount),
             currency=(item.currency or "RUB"), stage=item.stage, pipeline=item.pipeline,
             created_at=local_to_utc(item.created_at, timezone),
             closed_at=local_to_utc(item.closed_at, timezone),

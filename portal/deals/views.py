@@ -29,6 +29,7 @@ from .forms import (
     ImportUploadForm,
     ProposalSendForm,
     ReactionForm,
+    SegmentRulesForm,
     StageMapForm,
 )
 from .importing import FIELDS, ImportFileError, parse_deal_file
@@ -405,14 +406,24 @@ def import_errors(import_id: int):
 @bp.route("/admin/stages", methods=["GET", "POST"])
 @require("stages.manage")
 def stage_mapping():
-    form = StageMapForm()
+    """Which CRM stages mean won or lost, and which tags or values mean which segment."""
+    form = StageMapForm(prefix="stages")
+    rules_form = SegmentRulesForm(prefix="segments")
     if request.method == "GET":
         form.mapping.data = "\n".join(f"{k} = {v}" for k, v in sorted(services.stage_map().items()))
-    if form.validate_on_submit():
-        mapping = services.save_stage_map(form.mapping.data or "")
-        flash(_("Saved %(n)d stage rules.", n=len(mapping)), "success")
+        rules_form.rules.data = "\n".join(
+            f"{k} = {v}" for k, v in sorted(services.segment_rules().items())
+        )
+    elif "stages-mapping" in request.form:
+        if form.validate_on_submit():
+            mapping = services.save_stage_map(form.mapping.data or "")
+            flash(_("Saved %(n)d stage rules.", n=len(mapping)), "success")
+            return redirect(url_for("deals.stage_mapping"), code=303)
+    elif rules_form.validate_on_submit():
+        rules = services.save_segment_rules(rules_form.rules.data or "")
+        flash(_("Saved %(n)d segment rules.", n=len(rules)), "success")
         return redirect(url_for("deals.stage_mapping"), code=303)
-    return render_template("deals/stages.html", form=form)
+    return render_template("deals/stages.html", form=form, rules_form=rules_form)
 
 
 @bp.app_context_processor

@@ -8,6 +8,7 @@ from .deals import (
     ManagerAlias,
     ProposalSend,
     Reaction,
+    SegmentRule,
     StageMapping,
 )
 from .tools import (
@@ -34,6 +35,7 @@ __all__ = [
     "ManagerAlias",
     "ProposalSend",
     "Reaction",
+    "SegmentRule",
     "StageMapping",
     "PROPOSAL_KINDS",
     "ApiToken",

@@ -154,3 +154,13 @@ class DealImport(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User | None] = relationship()
+
+
+class SegmentRule(db.Model):
+    """An admin's rule: a deal whose tag or cell reads ``value`` belongs to ``segment``."""
+
+    __tablename__ = "segment_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), unique=True)  # normalised
+    segment: Mapped[str] = mapped_column(String(80))
