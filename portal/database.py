@@ -8,6 +8,17 @@ from sqlalchemy.engine import Engine
 
 from .extensions import db
 
+LIKE_ESCAPE = "\\"
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, with ``%`` and ``_`` taken literally.
+
+    Use with ``column.like(pattern, escape=LIKE_ESCAPE)``.
+    """
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
 
 def _unicode_lower(value):
     return value.lower() if isinstance(value, str) else value

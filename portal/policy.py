@@ -103,6 +103,8 @@ RULES: dict[str, Rule] = {
     "deal.edit": _deal_access,
     "deal.create": _roles(*ALL_ROLES),
     "deals.import": _roles(Role.LEAD, Role.HEAD, Role.ADMIN),
+    # Import rows and see import reports of any team, not only one's own.
+    "deals.all_teams": _roles(Role.HEAD, Role.ADMIN),
     "stages.manage": _roles(Role.ADMIN, Role.HEAD),
     "search.analytics": _roles(Role.HEAD, Role.ADMIN, Role.LEAD),
     "synonyms.manage": _roles(Role.ADMIN, Role.HEAD),
@@ -147,6 +149,19 @@ def deal_scope(user) -> Select:
             return query.where(Deal.id.is_(None))
         return query.where(Deal.team_id == user.team_id)
     return query.where(Deal.manager_id == user.id)
+
+
+def deal_owner_scope(user) -> Select:
+    """Active people whose deals ``user`` may write: self, the team's people, or everyone."""
+    query = select(User).where(User.is_active.is_(True)).order_by(User.name)
+    role = _role(user)
+    if role is None:
+        return query.where(User.id.is_(None))
+    if role in ORG_WIDE_ROLES:
+        return query
+    if role == Role.LEAD:
+        return query.where(User.team_id == user.team_id)
+    return query.where(User.id == user.id)
 
 
 def team_scope(user) -> Select:

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 from sqlalchemy import func, or_, select
 
+from ..database import LIKE_ESCAPE, contains_pattern
 from ..extensions import db
 from ..models import Team, User
-
-
-def like_escape(text: str) -> str:
-    """Make ``%`` and ``_`` typed by a person match themselves in LIKE."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def list_users(query: str = "", role: str = "", team_id: int | None = None, show_inactive=False):
     stmt = select(User).outerjoin(Team).order_by(User.is_active.desc(), User.name)
     if query:
-        like = "%" + like_escape(query.strip().lower()) + "%"
+        like = contains_pattern(query.strip().lower())
         stmt = stmt.where(
             or_(
-                func.lower(User.name).like(like, escape="\\"),
-                User.email.like(like, escape="\\"),
+                func.lower(User.name).like(like, escape=LIKE_ESCAPE),
+                User.email.like(like, escape=LIKE_ESCAPE),
             )
         )
     if role:

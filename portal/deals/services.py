@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select, update
 
+from ..database import LIKE_ESCAPE, contains_pattern
 from ..extensions import db
 from ..models import (
     PROPOSAL_KINDS,
@@ -30,7 +31,7 @@ from ..models import (
     User,
 )
 from ..models.base import utcnow
-from ..policy import can, deal_scope
+from ..policy import can, deal_owner_scope, deal_scope
 
 STATUSES = [s.value for s in DealStatus]
 REACTIONS = [r.value for r in Reaction]
@@ -262,8 +263,11 @@ def list_deals(user: User, flt: DealFilter):
     if flt.closed_to:
         query = query.where(Deal.closed_at < flt.closed_to)
     if flt.q:
-        like = "%" + flt.q.lower().replace("%", "").replace("_", "") + "%"
-        query = query.where(func.lower(Deal.title).like(like) | func.lower(Deal.client).like(like))
+        like = contains_pattern(flt.q.lower())
+        query = query.where(
+            func.lower(Deal.title).like(like, escape=LIKE_ESCAPE)
+            | func.lower(Deal.client).like(like, escape=LIKE_ESCAPE)
+        )
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     page = max(1, flt.page)
     deals = list(
@@ -289,6 +293,11 @@ def deal_segments(user: User) -> list[str]:
     ]
 
 
+def deal_owners(user: User) -> list[User]:
+    """People ``user`` may create or import deals for."""
+    return list(db.session.scalars(deal_owner_scope(user)))
+
+
 def deal_managers(user: User) -> list[User]:
     visible = deal_scope(user).subquery()
     return list(
@@ -309,7 +318,9 @@ def proposal_tools(user: User, q: str = "", limit: int = 15) -> list[SalesTool]:
         SalesTool.kind.in_([k.value for k in PROPOSAL_KINDS]), SalesTool.status != "archived"
     )
     if q:
-        query = query.where(func.lower(SalesTool.title).like(f"%{q.lower()}%"))
+        query = query.where(
+            func.lower(SalesTool.title).like(contains_pattern(q.lower()), escape=LIKE_ESCAPE)
+        )
     return list(db.session.scalars(query.order_by(SalesTool.updated_at.desc()).limit(limit)))
 
 
@@ -511,7 +522,7 @@ def import_deals(
     error_rows = {e.row for e in parsed.errors}
     managers = ManagerDirectory()
     rules = segment_rules()
-    org_wide = can(actor, "deals.import") and actor.role in ("head", "admin")
+    org_wide = can(actor, "deals.all_teams")
     rows: list[tuple[int, dict]] = []
     seen_ids: dict[str, int] = {}
     for item in parsed.deals:
@@ -685,6 +696,6 @@ def get_import_for(user: User, import_id: int) -> DealImport | None:
     record = db.session.get(DealImport, import_id)
     if record is None:
         return None
-    if record.user_id != user.id and user.role not in ("head", "admin"):
+    if record.user_id != user.id and not can(user, "deals.all_teams"):
         return None
     return record

@@ -13,7 +13,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from wtforms import SelectChoice
 
 from ..auth import services as accounts
@@ -96,14 +95,7 @@ def deal_list():
 
 
 def _manager_choices() -> list[SelectChoice]:
-    if current_user.role == "manager":
-        users = [current_user]
-    else:
-        query = select(User).where(User.is_active.is_(True)).order_by(User.name)
-        if current_user.role == "lead":
-            query = query.where(User.team_id == current_user.team_id)
-        users = list(db.session.scalars(query))
-    return [SelectChoice(u.id, u.name) for u in users]
+    return [SelectChoice(u.id, u.name) for u in services.deal_owners(current_user)]
 
 
 def _deal_input(form: DealForm) -> services.DealInput:
@@ -135,9 +127,14 @@ def new_deal():
     if request.method == "GET":
         form.manager_id.data = current_user.id
         form.status.data = "open"
+    return _save_deal_form(form, None)
+
+
+def _save_deal_form(form: DealForm, deal):
+    """Validate and save the deal form (new or existing); re-render it with errors."""
     if form.validate_on_submit():
         try:
-            deal, _created = services.save_deal(current_user, _deal_input(form))
+            deal, _created = services.save_deal(current_user, _deal_input(form), deal=deal)
         except services.DealError as error:
             _attach(form, error)
         except services.PermissionDenied:
@@ -146,7 +143,7 @@ def new_deal():
             flash(_("Deal saved."), "success")
             return redirect(url_for("deals.deal", deal_id=deal.id), code=303)
     status = 422 if request.method == "POST" else 200
-    return render_template("deals/edit.html", form=form, deal=None), status
+    return render_template("deals/edit.html", form=form, deal=deal), status
 
 
 def _visible_deal(deal_id: int):
@@ -163,18 +160,7 @@ def edit_deal(deal_id: int):
     form.manager_id.choices = _manager_choices()
     if request.method == "GET":
         form.closed_at.data = _to_local(deal.closed_at)
-    if form.validate_on_submit():
-        try:
-            services.save_deal(current_user, _deal_input(form), deal=deal)
-        except services.DealError as error:
-            _attach(form, error)
-        except services.PermissionDenied:
-            abort(403)
-        else:
-            flash(_("Deal saved."), "success")
-            return redirect(url_for("deals.deal", deal_id=deal.id), code=303)
-    status = 422 if request.method == "POST" else 200
-    return render_template("deals/edit.html", form=form, deal=deal), status
+    return _save_deal_form(form, deal)
 
 
 def _send_form() -> ProposalSendForm:
@@ -285,15 +271,8 @@ def _preview(token: str, path, fmt: str, segment_column: str | None, filename: s
     return render_page_or_fragment(
         "deals/import_preview.html", "deals/_import_preview_body.html", "import-preview",
         outcome=outcome, parsed=parsed, form=confirm_form, token=token, filename=filename,
-        users=_mappable_users(), fields=[f for f in FIELDS if f != "segment"], overrides=overrides,
+        users=services.deal_owners(current_user), fields=[f for f in FIELDS if f != "segment"], overrides=overrides,
     ), status  # fmt: skip
-
-
-def _mappable_users():
-    query = select(User).where(User.is_active.is_(True)).order_by(User.name)
-    if current_user.role == "lead":
-        query = query.where(User.team_id == current_user.team_id)
-    return list(db.session.scalars(query))
 
 
 @bp.route("/deals/import", methods=["GET", "POST"])
@@ -338,7 +317,7 @@ def import_resolve_manager(token: str):
         abort(400)
     if action == "map":
         user = db.session.get(User, int(request.form.get("user_id", "0") or 0))
-        if user is None or user not in _mappable_users():
+        if user is None or user not in services.deal_owners(current_user):
             abort(404)
         services.map_manager_alias(name, user)
         flash(_("“%(name)s” is now %(user)s.", name=name, user=user.name), "success")
@@ -349,7 +328,7 @@ def import_resolve_manager(token: str):
         try:
             user = accounts.create_user(
                 email, name, "manager", secrets.token_urlsafe(24),
-                team=current_user.team if current_user.role == "lead" else None,
+                team=None if can(current_user, "deals.all_teams") else current_user.team,
             )  # fmt: skip
         except accounts.AccountError as error:
             flash(error.message, "error")
