@@ -74,6 +74,19 @@ def _deal_access(user: User, deal) -> bool:
     return deal.manager_id == user.id
 
 
+def _edit_review(user: User, review) -> bool:
+    """The meeting's runner, or the manager whose deal it is (from a laptop, same team).
+
+    ``review`` is anything with ``meeting`` and ``deal``: a DealReview or an agenda item.
+    """
+    if review is None:
+        return True
+    meeting, deal = review.meeting, review.deal
+    return _lead_team(user, meeting) or (
+        deal.manager_id == user.id and _same_team(user, meeting.team_id)
+    )
+
+
 Rule = Callable[[User, object], bool]
 
 
@@ -106,6 +119,10 @@ RULES: dict[str, Rule] = {
     # Import rows and see import reports of any team, not only one's own.
     "deals.all_teams": _roles(Role.HEAD, Role.ADMIN),
     "stages.manage": _roles(Role.ADMIN, Role.HEAD),
+    # Planning meetings: the team follows its own, leads run their team's, heads and admins any.
+    "meeting.view": _see_team,
+    "meeting.run": _lead_team,
+    "review.edit": _edit_review,
     "search.analytics": _roles(Role.HEAD, Role.ADMIN, Role.LEAD),
     "synonyms.manage": _roles(Role.ADMIN, Role.HEAD),
 }
@@ -162,6 +179,30 @@ def deal_owner_scope(user) -> Select:
     if role == Role.LEAD:
         return query.where(User.team_id == user.team_id)
     return query.where(User.id == user.id)
+
+
+def meeting_scope(user) -> Select:
+    """Planning meetings ``user`` may see: their team's, or all for heads and admins."""
+    from .models import Meeting
+
+    query = select(Meeting)
+    role = _role(user)
+    if role in ORG_WIDE_ROLES:
+        return query
+    if role is None or user.team_id is None:
+        return query.where(Meeting.id.is_(None))
+    return query.where(Meeting.team_id == user.team_id)
+
+
+def run_team_scope(user) -> Select:
+    """Teams whose meetings ``user`` may run."""
+    query = select(Team).where(Team.is_active.is_(True)).order_by(Team.name)
+    role = _role(user)
+    if role in ORG_WIDE_ROLES:
+        return query
+    if role == Role.LEAD and user.team_id is not None:
+        return query.where(Team.id == user.team_id)
+    return query.where(Team.id.is_(None))
 
 
 def team_scope(user) -> Select:

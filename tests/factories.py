@@ -85,6 +85,62 @@ class Factory:
             tool_id = tool.id
         return self._get(SalesTool, tool_id)
 
+    def deal(
+        self,
+        manager: User,
+        status: str = "won",
+        closed_at=None,
+        title: str | None = None,
+        client: str = "ООО «Северсталь-Логистик»",
+        segment: str | None = "Логистика",
+        amount=1_250_000,
+        actor: User | None = None,
+    ):
+        """A deal of ``manager`` written through the deals service (closed now by default)."""
+        from datetime import UTC, datetime, timedelta
+        from decimal import Decimal
+
+        from portal.deals import services as deals
+        from portal.models import Deal
+
+        if closed_at is None and status != "open":
+            closed_at = datetime.now(UTC) - timedelta(hours=1)
+        with self.app.app_context():
+            owner = db.session.get(User, manager.id)
+            writer = db.session.get(User, (actor or manager).id)
+            deal, _created = deals.save_deal(
+                writer,
+                deals.DealInput(
+                    title=title or f"Поставка компрессоров №{next(_counter)}",
+                    client=client,
+                    manager=owner,
+                    status=status,
+                    segment=segment,
+                    amount=Decimal(amount) if amount is not None else None,
+                    closed_at=closed_at,
+                ),
+            )
+            deal_id = deal.id
+        return self._get(Deal, deal_id)
+
+    def send(self, deal, tool, version: int | None = None, reaction: str = "none", sent_at=None,
+             reacted_at=None):  # fmt: skip
+        """A КП/ТКП version sent in ``deal`` (by an admin, who may write any deal)."""
+        from datetime import UTC, datetime, timedelta
+
+        from portal.deals import services as deals
+        from portal.models import Deal, ProposalSend
+
+        sent_at = sent_at or datetime.now(UTC) - timedelta(days=3)
+        admin = self.user(role="admin")
+        with self.app.app_context():
+            send = deals.record_proposal_send(
+                db.session.get(User, admin.id), db.session.get(Deal, deal.id), tool.id,
+                version, sent_at, reaction, reacted_at,
+            )  # fmt: skip
+            send_id = send.id
+        return self._get(ProposalSend, send_id)
+
     def _get(self, model, pk):
         """A detached copy for reading ids and attributes in tests."""
         with self.app.app_context():

@@ -13,12 +13,13 @@ from ..web.errors import api_error
 class ApiError(Exception):
     """Raised inside an endpoint; turned into the API.md error body."""
 
-    def __init__(self, status: int, message=None, code: str | None = None, fields=None):
+    def __init__(self, status: int, message=None, code: str | None = None, fields=None, extra=None):
         super().__init__(str(message))
         self.status, self.message, self.code, self.fields = status, message, code, fields or {}
+        self.extra = extra
 
     def response(self):
-        return api_error(self.status, self.message, self.code, self.fields)
+        return api_error(self.status, self.message, self.code, self.fields, self.extra)
 
 
 MAX_JSON_DEPTH = 20

@@ -173,9 +173,12 @@ def _send_form() -> ProposalSendForm:
 
 
 def _deal_page(deal, status=200, send_form=None):
+    from ..meetings.services import deal_reviews
+
     return render_template(
         "deals/deal.html",
         deal=deal,
+        reviews=deal_reviews(current_user, deal),
         send_form=send_form or _send_form(),
         reaction_form=ReactionForm(),
         to_local=_to_local,

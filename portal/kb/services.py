@@ -156,8 +156,17 @@ def _check_status_change(user: User, new_status: str | None, tool: SalesTool | N
         raise PermissionDenied(action)
 
 
-def create_tool(author: User, data: ToolInput) -> SalesTool:
-    """Create a tool at version 1. Managers create drafts; staff may create approved ones."""
+def create_tool(
+    author: User,
+    data: ToolInput,
+    *,
+    origin_meeting_id: int | None = None,
+    origin_deal_id: int | None = None,
+) -> SalesTool:
+    """Create a tool at version 1. Managers create drafts; staff may create approved ones.
+
+    A draft captured at a planning meeting names the meeting and deal it came from.
+    """
     data.title, data.summary = data.title.strip(), data.summary.strip()
     validate_tool_input(data)
     status = data.status or ToolStatus.DRAFT.value
@@ -174,6 +183,8 @@ def create_tool(author: User, data: ToolInput) -> SalesTool:
         review_by=data.review_by or (now.date() + timedelta(days=DEFAULT_REVIEW_DAYS)),
         created_at=now,
         updated_at=now,
+        origin_meeting_id=origin_meeting_id,
+        origin_deal_id=origin_deal_id,
     )
     if status == ToolStatus.APPROVED.value:
         tool.approved_by, tool.approved_at = author, now
@@ -299,11 +310,10 @@ def needs_review(tool: SalesTool, today: date | None = None) -> bool:
 
 
 def uses_in_won_deals(tool_ids: list[int]) -> dict[int, int]:
-    """How many won deals each tool was tagged in at planning meetings.
+    """How many won deals each tool was tagged in at planning meetings: {tool_id: deals}."""
+    from ..meetings.services import won_deal_counts
 
-    Meetings do not exist yet; every tool counts zero until they do.
-    """
-    return {}
+    return won_deal_counts(tool_ids)
 
 
 # --- the library -----------------------------------------------------------------

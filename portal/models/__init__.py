@@ -11,6 +11,15 @@ from .deals import (
     SegmentRule,
     StageMapping,
 )
+from .meetings import (
+    ActionItem,
+    DealReview,
+    Meeting,
+    MeetingItem,
+    MeetingKind,
+    MeetingStatus,
+    ReviewTool,
+)
 from .tools import (
     PROPOSAL_KINDS,
     Attachment,
@@ -28,6 +37,13 @@ from .tools import (
 from .users import ApiToken, LoginAttempt, Role, Team, User, UserSession
 
 __all__ = [
+    "ActionItem",
+    "DealReview",
+    "Meeting",
+    "MeetingItem",
+    "MeetingKind",
+    "MeetingStatus",
+    "ReviewTool",
     "Deal",
     "DealImport",
     "DealStageChange",

@@ -102,6 +102,11 @@ class SalesTool(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     view_count: Mapped[int] = mapped_column(Integer, default=0)
     last_viewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A draft captured at a planning meeting: the meeting and the deal it came from.
+    origin_meeting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("meetings.id", ondelete="SET NULL")
+    )
+    origin_deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id", ondelete="SET NULL"))
 
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])

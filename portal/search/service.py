@@ -207,13 +207,14 @@ def _after_commit(session) -> None:
 # --- documents ----------------------------------------------------------------------
 
 
-def proven_uses_for(tool_ids: Iterable[int]) -> dict[int, int]:
-    """How often each tool was tagged in reviews of won deals: {tool_id: uses}.
+def proven_uses_for(tool_ids: Iterable[int], session: Session | None = None) -> dict[int, int]:
+    """How many won deals each tool was tagged in at meetings: {tool_id: deals}.
 
-    The ranking hook for proven tools. Meetings and deal reviews do not exist yet, so
-    nothing is proven; tools missing from the result count as 0.
+    The ranking boost for proven tools; tools missing from the result count as 0.
     """
-    return {}
+    from ..meetings.services import won_deal_counts
+
+    return won_deal_counts(list(tool_ids), session)
 
 
 def build_document(tool: SalesTool, proven_uses: int | None = None) -> SearchDocument:
@@ -247,7 +248,7 @@ def _tools_query():
 
 def _documents_for(session: Session, tool_ids: list[int]) -> list[SearchDocument]:
     tools = session.scalars(_tools_query().where(SalesTool.id.in_(tool_ids))).all()
-    proven = proven_uses_for([t.id for t in tools])
+    proven = proven_uses_for([t.id for t in tools], session)
     return [build_document(t, proven.get(t.id, 0)) for t in tools]
 
 
@@ -260,7 +261,7 @@ def _all_documents(session: Session) -> Iterator[SearchDocument]:
         ).all()
         if not tools:
             return
-        proven = proven_uses_for([t.id for t in tools])
+        proven = proven_uses_for([t.id for t in tools], session)
         for tool in tools:
             yield build_document(tool, proven.get(tool.id, 0))
         last_id = tools[-1].id

@@ -55,14 +55,24 @@ def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
-def api_error(status: int, message=None, code: str | None = None, fields: dict | None = None):
-    """The error body of API.md: ``{"error": {"code", "message", "fields"}}``."""
+def api_error(
+    status: int,
+    message=None,
+    code: str | None = None,
+    fields: dict | None = None,
+    extra: dict | None = None,
+):
+    """The error body of API.md: ``{"error": {"code", "message", "fields"}}``.
+
+    ``extra`` adds top-level keys beside ``error`` (a stale save returns both texts).
+    """
     body = {
         "error": {
             "code": code or API_CODES.get(status, "error"),
             "message": str(message or DEFAULT_MESSAGES.get(status, TITLES.get(status, ""))),
             "fields": {k: str(v) for k, v in (fields or {}).items()},
-        }
+        },
+        **(extra or {}),
     }
     response = jsonify(body)
     response.status_code = status

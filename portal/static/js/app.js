@@ -74,3 +74,146 @@
     if (bar && event.detail.lengthComputable) bar.value = Math.round(event.detail.loaded / event.detail.total * 100);
   });
 })();
+
+// Presenter mode of the planning meeting: the whole meeting runs from the keyboard.
+// → / ← next and previous deal, t tag, k key move, n lesson, a action item,
+// o new objection, m new move, ? help, Esc leaves a field.
+(function () {
+  "use strict";
+  function presenting() { return document.body && document.body.dataset.presenter === "1"; }
+  function typing(el) {
+    return el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable);
+  }
+  function byId(id) { return document.getElementById(id); }
+  function press(id) {
+    var el = byId(id);
+    if (!el || el.disabled || el.getAttribute("aria-disabled") === "true") return;
+    el.click();
+  }
+  function focusField(id) { var el = byId(id); if (el) { el.focus(); if (el.select) el.select(); } }
+  function openCapture(what) {
+    var box = byId("capture-" + what);
+    if (!box) return;
+    box.open = true;
+    focusField("capture-" + what + "-title");
+  }
+  function toggleHelp() {
+    var dialog = byId("shortcut-help");
+    if (!dialog) return;
+    if (dialog.open) dialog.close(); else dialog.showModal();
+  }
+  function keyButtons() { return Array.prototype.slice.call(document.querySelectorAll("#review-tags .key-toggle")); }
+  var refocus = null;
+
+  document.addEventListener("keydown", function (event) {
+    if (!presenting() || event.ctrlKey || event.metaKey || event.altKey) {
+      // Ctrl+Enter in the lesson saves it.
+      if (presenting() && event.target && event.target.id === "lesson" && event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        refocus = "lesson";
+        var form = event.target.form;
+        if (form) form.requestSubmit ? form.requestSubmit() : form.submit();
+      }
+      return;
+    }
+    var target = event.target;
+    if (target && target.classList && target.classList.contains("key-toggle")) {
+      var keys = keyButtons(), index = keys.indexOf(target);
+      if (event.key === "ArrowRight" || event.key === "ArrowDown") { event.preventDefault(); if (keys[index + 1]) keys[index + 1].focus(); return; }
+      if (event.key === "ArrowLeft" || event.key === "ArrowUp") { event.preventDefault(); if (keys[index - 1]) keys[index - 1].focus(); return; }
+      if (event.key === "Enter" || event.key === " ") { refocus = "key"; return; }
+      if (event.key === "Escape") { target.blur(); return; }
+    }
+    if (typing(target)) {
+      if (event.key === "Escape") {
+        var dropdown = byId("tag-suggestions");
+        if (dropdown && target.id === "tag-q") dropdown.innerHTML = "";
+        target.blur();
+      }
+      return;
+    }
+    switch (event.key) {
+      case "ArrowRight": event.preventDefault(); press("next-deal"); break;
+      case "ArrowLeft": event.preventDefault(); press("prev-deal"); break;
+      case "t": event.preventDefault(); focusField("tag-q"); break;
+      case "n": event.preventDefault(); focusField("lesson"); break;
+      case "a": event.preventDefault(); focusField("action-text"); break;
+      case "o": event.preventDefault(); openCapture("objection"); break;
+      case "m": event.preventDefault(); openCapture("move"); break;
+      case "k": {
+        event.preventDefault();
+        var buttons = keyButtons();
+        var current = document.querySelector("#review-tags .key-toggle[aria-pressed=true]");
+        (current || buttons[buttons.length - 1] || { focus: function () {} }).focus();
+        break;
+      }
+      case "?": event.preventDefault(); toggleHelp(); break;
+    }
+  });
+
+  // The tag typeahead: ↓ ↑ choose, Enter tags the chosen (or first) tool.
+  function options() { return Array.prototype.slice.call(document.querySelectorAll("#tag-suggestions [data-tag-option]")); }
+  function setActive(index) {
+    options().forEach(function (el, i) { el.classList.toggle("active", i === index); el.setAttribute("aria-selected", i === index ? "true" : "false"); });
+    var input = byId("tag-q");
+    if (input) input.dataset.active = String(index);
+  }
+  document.addEventListener("keydown", function (event) {
+    var input = event.target;
+    if (!input || input.id !== "tag-q") return;
+    var list = options();
+    var active = parseInt(input.dataset.active || "-1", 10);
+    if (event.key === "ArrowDown" && list.length) { event.preventDefault(); setActive(Math.min(active + 1, list.length - 1)); }
+    else if (event.key === "ArrowUp" && list.length) { event.preventDefault(); setActive(Math.max(active - 1, 0)); }
+    else if (event.key === "Enter") {
+      event.preventDefault();
+      var chosen = list[active >= 0 ? active : 0];
+      if (chosen) { refocus = "tag-q"; chosen.click(); }
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var id = event.target && event.target.id;
+    if (id === "tag-suggestions") {
+      var input = byId("tag-q");
+      if (input) input.dataset.active = options().length ? "0" : "-1";
+      setActive(options().length ? 0 : -1);
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (refocus === "tag-q") focusField("tag-q");
+    else if (refocus === "lesson") { var lesson = byId("lesson"); if (lesson) lesson.focus(); }
+    else if (refocus === "key") {
+      var pressed = document.querySelector("#review-tags .key-toggle[aria-pressed=true]") || keyButtons()[0];
+      if (pressed) pressed.focus();
+    }
+    refocus = null;
+    startTimer();
+  });
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("#help-button")) toggleHelp();
+    if (event.target.closest && event.target.closest("[data-print]")) window.print();
+    var dropdown = byId("tag-suggestions");
+    if (dropdown && !event.target.closest("[data-tag-form]")) dropdown.innerHTML = "";
+  });
+
+  // The per-deal timer counts from when the deal went on the shared screen.
+  var ticking = null;
+  function startTimer() {
+    var el = byId("deal-timer");
+    if (!el) return;
+    if (el.dataset.started) return;
+    el.dataset.started = "1";
+    var since = el.dataset.since ? Date.parse(el.dataset.since) : Date.now();
+    if (isNaN(since)) since = Date.now();
+    var budget = parseInt(el.dataset.budget || "0", 10);
+    function tick() {
+      var seconds = Math.max(0, Math.floor((Date.now() - since) / 1000));
+      el.textContent = Math.floor(seconds / 60) + ":" + String(seconds % 60).padStart(2, "0");
+      el.classList.toggle("over", budget > 0 && seconds > budget);
+    }
+    tick();
+    if (ticking) clearInterval(ticking);
+    ticking = setInterval(function () { if (document.body.contains(el)) tick(); else clearInterval(ticking); }, 1000);
+  }
+  document.addEventListener("DOMContentLoaded", startTimer);
+})();
