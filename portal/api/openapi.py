@@ -314,6 +314,243 @@ PATHS.update(
 )
 
 
+def _body(schema: dict) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+_TOOL_USES = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["tool_id"],
+        "properties": {"tool_id": {"type": "integer"}, "version": {"type": ["integer", "null"]}},
+    },
+}
+_CONFLICT = {"409": _error("Duplicate, closed meeting, or a stale version")}
+
+PATHS.update(
+    {
+        "/meetings": {
+            "get": {
+                "operationId": "listMeetings",
+                "summary": "Planning meetings the user may see",
+                "parameters": [
+                    _query("team", {"type": "string"}, "Team name or id"),
+                    _query("week", {"type": "string", "pattern": "^\\d{4}-W\\d{2}$"}),
+                    _query("status", {"type": "string", "enum": ["open", "closed"]}),
+                    *PAGING,
+                ],
+                "responses": {
+                    "200": _json("MeetingPage"),
+                    **STANDARD_ERRORS,
+                    "422": _error("Invalid filter"),
+                },  # fmt: skip
+            },
+            "post": {
+                "operationId": "createMeeting",
+                "summary": "Open a team's meeting for an ISO week; its agenda is lined up",
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["team"],
+                        "properties": {
+                            "team": {"type": ["string", "integer"], "description": "Team name"},
+                            "week": {"type": "string", "description": "ISO week, e.g. 2026-W48"},
+                            "title": {"type": "string", "maxLength": 200},
+                            "adhoc": {"type": "boolean", "description": "An extra meeting"},
+                            "minutes_per_deal": {"type": "integer", "minimum": 1, "maximum": 60},
+                        },
+                    }
+                ),
+                "responses": {"201": _json("Meeting", "Created"), **WRITE_ERRORS, **_CONFLICT},
+            },
+        },
+        "/meetings/{id}": {
+            "parameters": [_path_int("id")],
+            "get": {
+                "operationId": "getMeeting",
+                "summary": "The meeting with its agenda, reviews and action items",
+                "responses": {
+                    "200": _json("Meeting"),
+                    **STANDARD_ERRORS,
+                    "404": _error("Not found"),
+                },  # fmt: skip
+            },
+        },
+        "/meetings/{id}/reviews": {
+            "parameters": [_path_int("id")],
+            "post": {
+                "operationId": "createReview",
+                "summary": "Review a deal at the meeting (once per deal and meeting)",
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["deal_id"],
+                        "properties": {
+                            "deal_id": {"type": "integer"},
+                            "tools": _TOOL_USES,
+                            "key_tool_id": {"type": ["integer", "null"]},
+                            "lesson": {"type": "string", "maxLength": 20000},
+                        },
+                    }
+                ),
+                "responses": {
+                    "201": _json("Review", "Created"),
+                    **WRITE_ERRORS,
+                    **_CONFLICT,
+                    "404": _error("Not found"),
+                },  # fmt: skip
+            },
+        },
+        "/meetings/{id}/close": {
+            "parameters": [_path_int("id")],
+            "post": {
+                "operationId": "closeMeeting",
+                "summary": "Close the meeting; refused while someone else edits a review",
+                "responses": {
+                    "200": _json("Meeting"),
+                    **WRITE_ERRORS,
+                    **_CONFLICT,
+                    "404": _error("Not found"),
+                },  # fmt: skip
+            },
+        },
+        "/meetings/{id}/agenda": {
+            "parameters": [_path_int("id")],
+            "post": {
+                "operationId": "addAgendaDeal",
+                "summary": "Put a closed deal of the team on the agenda",
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["deal_id"],
+                        "properties": {"deal_id": {"type": "integer"}},
+                    }
+                ),  # fmt: skip
+                "responses": {
+                    "201": _json("Meeting"),
+                    **WRITE_ERRORS,
+                    **_CONFLICT,
+                    "404": _error("Not found"),
+                },  # fmt: skip
+            },
+        },
+        "/meetings/{id}/agenda/{deal_id}": {
+            "parameters": [_path_int("id"), _path_int("deal_id")],
+            "delete": {
+                "operationId": "removeAgendaDeal",
+                "summary": "Take a deal that has no review off the agenda",
+                "responses": {
+                    "200": _json("Meeting"),
+                    **WRITE_ERRORS,
+                    **_CONFLICT,
+                    "404": _error("Not found"),
+                },  # fmt: skip
+            },
+        },
+        "/meetings/{id}/action-items": {
+            "parameters": [_path_int("id")],
+            "post": {
+                "operationId": "addActionItem",
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["text"],
+                        "properties": {
+                            "text": {"type": "string", "maxLength": 500},
+                            "owner_email": {"type": "string"},
+                            "due_date": {"type": "string", "format": "date"},
+                            "review_id": {"type": "integer"},
+                        },
+                    }
+                ),
+                "responses": {
+                    "201": _json("ActionItem", "Created"),
+                    **WRITE_ERRORS,
+                    **_CONFLICT,
+                    "404": _error("Not found"),
+                },  # fmt: skip
+            },
+        },
+        "/meetings/{id}/drafts": {
+            "parameters": [_path_int("id")],
+            "post": {
+                "operationId": "captureDraft",
+                "summary": "A new objection heard or move that worked, as a linked KB draft",
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["deal_id", "kind", "title"],
+                        "properties": {
+                            "deal_id": {"type": "integer"},
+                            "kind": {"type": "string", "enum": ["objection", "move"]},
+                            "title": {"type": "string", "maxLength": 200},
+                            "body": {"type": "string"},
+                        },
+                    }
+                ),
+                "responses": {
+                    "201": _json("Tool", "Created"),
+                    **WRITE_ERRORS,
+                    **_CONFLICT,
+                    "404": _error("Not found"),
+                },  # fmt: skip
+            },
+        },
+        "/reviews/{id}": {
+            "parameters": [_path_int("id")],
+            "get": {
+                "operationId": "getReview",
+                "responses": {
+                    "200": _json("Review"),
+                    **STANDARD_ERRORS,
+                    "404": _error("Not found"),
+                },  # fmt: skip
+            },
+            "patch": {
+                "operationId": "updateReview",
+                "summary": "Change tools, key tool or lesson; a stale `version` is a 409",
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "version": {"type": "integer", "description": "The version read"},
+                            "tools": _TOOL_USES,
+                            "key_tool_id": {"type": ["integer", "null"]},
+                            "lesson": {"type": "string", "maxLength": 20000},
+                        },
+                    }
+                ),
+                "responses": {
+                    "200": _json("Review"),
+                    **WRITE_ERRORS,
+                    **_CONFLICT,
+                    "404": _error("Not found"),
+                },  # fmt: skip
+            },
+        },
+        "/action-items/{id}": {
+            "parameters": [_path_int("id")],
+            "patch": {
+                "operationId": "updateActionItem",
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["done"],
+                        "properties": {"done": {"type": "boolean"}},
+                    }
+                ),  # fmt: skip
+                "responses": {
+                    "200": _json("ActionItem"),
+                    **WRITE_ERRORS,
+                    "404": _error("Not found"),
+                },  # fmt: skip
+            },
+        },
+    }
+)
+
+
 def _page_of(schema: str) -> dict:
     """The paginated list shape of API.md."""
     return {
@@ -476,6 +713,103 @@ SCHEMAS: dict = {
         },
     },
     "Error": ERROR_SCHEMA,
+    "MeetingBrief": {
+        "type": "object",
+        "required": ["id", "team", "week", "status"],
+        "properties": {
+            "id": {"type": "integer"},
+            "team": {"type": "string"},
+            "team_id": {"type": "integer"},
+            "week": {"type": "string"},
+            "kind": {"type": "string", "enum": ["weekly", "adhoc"]},
+            "title": {"type": "string"},
+            "status": {"type": "string", "enum": ["open", "closed"]},
+            "minutes_per_deal": {"type": "integer"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "closed_at": {"type": ["string", "null"], "format": "date-time"},
+            "url": {"type": "string"},
+            "summary_url": {"type": "string"},
+        },
+    },
+    "Meeting": {
+        "allOf": [
+            {"$ref": "#/components/schemas/MeetingBrief"},
+            {
+                "type": "object",
+                "properties": {
+                    "agenda": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "position": {"type": "integer"},
+                                "deal_id": {"type": "integer"},
+                                "title": {"type": "string"},
+                                "client": {"type": "string"},
+                                "status": {"type": "string"},
+                                "manager_email": {"type": "string"},
+                                "suggested": {"type": "boolean"},
+                                "reviewed": {"type": "boolean"},
+                            },
+                        },
+                    },
+                    "reviews": {"type": "array", "items": {"$ref": "#/components/schemas/Review"}},
+                    "action_items": {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/ActionItem"},
+                    },
+                    "carried_over": {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/ActionItem"},
+                    },
+                },
+            },
+        ]
+    },
+    "MeetingPage": _page_of("MeetingBrief"),
+    "Review": {
+        "type": "object",
+        "required": ["id", "meeting_id", "deal_id", "tools", "key_tool_id", "lesson", "version"],
+        "properties": {
+            "id": {"type": "integer"},
+            "meeting_id": {"type": "integer"},
+            "deal_id": {"type": "integer"},
+            "deal_title": {"type": "string"},
+            "deal_status": {"type": "string"},
+            "tools": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "tool_id": {"type": "integer"},
+                        "title": {"type": "string"},
+                        "kind": KIND_ENUM,
+                        "version": {"type": ["integer", "null"]},
+                    },
+                },
+            },
+            "key_tool_id": {"type": ["integer", "null"]},
+            "lesson": {"type": "string"},
+            "lesson_html": {"type": "string", "description": "Sanitised HTML"},
+            "version": {"type": "integer", "description": "Send it back with a lesson edit"},
+            "action_items": {"type": "array", "items": {"$ref": "#/components/schemas/ActionItem"}},
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "ActionItem": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "meeting_id": {"type": "integer"},
+            "review_id": {"type": ["integer", "null"]},
+            "text": {"type": "string"},
+            "owner_email": {"type": ["string", "null"]},
+            "due_date": {"type": ["string", "null"], "format": "date"},
+            "done": {"type": "boolean"},
+            "done_at": {"type": ["string", "null"], "format": "date-time"},
+        },
+    },
     "Me": {
         "type": "object",
         "required": ["id", "email", "name", "role", "team"],

@@ -45,6 +45,9 @@ def seed_demo(force: bool = False) -> dict[str, int]:
     from .deals_demo import seed_deals
 
     created["deals"] = seed_deals()
+    from .meetings_demo import seed_meetings
+
+    created["meetings"] = seed_meetings()
     return created
 
 

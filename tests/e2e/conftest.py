@@ -24,8 +24,19 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def live_server(tmp_path) -> Iterator[str]:
-    """The real app on a free port of 127.0.0.1; yields its base URL."""
+def live_server(live_app) -> str:
+    """The base URL of the live app."""
+    return live_app.url
+
+
+class LiveApp:
+    def __init__(self, url: str, app):
+        self.url, self.app = url, app
+
+
+@pytest.fixture
+def live_app(tmp_path) -> Iterator[LiveApp]:
+    """The real app with the demo company on a free port of 127.0.0.1."""
     from portal.demo import seed_demo
 
     app = create_app(
@@ -44,7 +55,7 @@ def live_server(tmp_path) -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield LiveApp(f"http://127.0.0.1:{server.server_port}", app)
     finally:
         server.shutdown()
         thread.join(timeout=10)

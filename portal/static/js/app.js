@@ -140,6 +140,7 @@
       case "a": event.preventDefault(); focusField("action-text"); break;
       case "o": event.preventDefault(); openCapture("objection"); break;
       case "m": event.preventDefault(); openCapture("move"); break;
+      case "c": event.preventDefault(); focusField("close-meeting"); break;
       case "k": {
         event.preventDefault();
         var buttons = keyButtons();
