@@ -2,7 +2,7 @@
 
 Revision ID: 0005_meetings
 Revises: 0004_segment_rules
-Create Date: 2026-11-27 23:32:52.246701
+Create Date: 2026-11-28 00:07:40.348170
 
 """
 from alembic import op
@@ -107,6 +107,8 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_action_items'))
     )
     with op.batch_alter_table('action_items', schema=None) as batch_op:
+        batch_op.create_index('ix_action_items_owner_done', ['owner_id', 'done'], unique=False)
+        batch_op.create_index('ix_action_items_review', ['review_id'], unique=False)
         batch_op.create_index('ix_action_items_team_done', ['team_id', 'done'], unique=False)
 
     op.create_table('review_tools',
@@ -131,6 +133,8 @@ def upgrade():
     with op.batch_alter_table('sales_tools', schema=None) as batch_op:
         batch_op.add_column(sa.Column('origin_meeting_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('origin_deal_id', sa.Integer(), nullable=True))
+        batch_op.create_index('ix_sales_tools_origin', ['origin_meeting_id', 'origin_deal_id'], unique=False)
+        batch_op.create_index('ix_sales_tools_title_scan', ['title', 'status', 'owner_id', 'updated_at'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_sales_tools_origin_deal_id_deals'), 'deals', ['origin_deal_id'], ['id'], ondelete='SET NULL')
         batch_op.create_foreign_key(batch_op.f('fk_sales_tools_origin_meeting_id_meetings'), 'meetings', ['origin_meeting_id'], ['id'], ondelete='SET NULL')
 
@@ -140,6 +144,8 @@ def downgrade():
     with op.batch_alter_table('sales_tools', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_sales_tools_origin_meeting_id_meetings'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('fk_sales_tools_origin_deal_id_deals'), type_='foreignkey')
+        batch_op.drop_index('ix_sales_tools_title_scan')
+        batch_op.drop_index('ix_sales_tools_origin')
         batch_op.drop_column('origin_deal_id')
         batch_op.drop_column('origin_meeting_id')
 
@@ -150,6 +156,8 @@ def downgrade():
     op.drop_table('review_tools')
     with op.batch_alter_table('action_items', schema=None) as batch_op:
         batch_op.drop_index('ix_action_items_team_done')
+        batch_op.drop_index('ix_action_items_review')
+        batch_op.drop_index('ix_action_items_owner_done')
 
     op.drop_table('action_items')
     with op.batch_alter_table('deal_reviews', schema=None) as batch_op:

@@ -297,7 +297,8 @@ def update_review(review_id: int):
     base = data.get("version")
     if base is not None and not is_id(base):
         fields["version"] = _l("Must be a version number.")
-    tools = _tool_uses(data["tools"], fields) if "tools" in data else None
+    # ``"tools": []`` clears the tags; a missing or null ``tools`` leaves them as they are.
+    tools = _tool_uses(data["tools"], fields) if data.get("tools") is not None else None
     key = _optional_id(data, "key_tool_id", fields) if "key_tool_id" in data else ...
     lesson = _optional_text(data, "lesson", fields) if "lesson" in data else None
     if lesson is not None and base is None:
@@ -362,7 +363,7 @@ def add_action_item(meeting_id: int):
             if isinstance(email, str)
             else None
         )
-        if owner is None:
+        if owner is None or owner.team_id != meeting.team_id or not owner.is_active:
             fields["owner_email"] = _l("Choose someone from the team.")
         else:
             owner_id = owner.id

@@ -6,6 +6,7 @@ meeting's ``revision`` so that laptops following the meeting see the change.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -718,10 +719,14 @@ def _add_tag(actor: User, review: DealReview, use: ToolUse) -> None:
 
 
 def _note_proven_change(tool_id: int) -> None:
-    """Proven tools rank higher in search: re-index the tool with its new count."""
-    from ..search.service import record_tool_change
+    """Proven tools rank higher in search: re-index the tool with its new count.
 
-    record_tool_change(tool_id)
+    Deferred, so a tag answers at once on the projector; the meeting's close (or the next
+    edit of any tool) brings the index up to date.
+    """
+    from ..search.service import record_tool_change_later
+
+    record_tool_change_later(tool_id)
 
 
 def review_editor(actor: User, meeting: Meeting, deal_id: int) -> DealReview:
@@ -734,6 +739,9 @@ def review_editor(actor: User, meeting: Meeting, deal_id: int) -> DealReview:
         raise PermissionDenied()
     review = review_for(meeting, deal.id)
     if review is None:
+        if agenda_item(meeting, deal.id) is None:
+            # The presenter reviews the agenda; a deal joins it first (no stray reviews).
+            raise NotFound()
         review = _new_review(actor, meeting, deal)
         try:
             db.session.flush()
@@ -815,6 +823,7 @@ def save_lesson(
         raise MeetingError(errors)
     if base_version is not None and base_version != review.version:
         if text == review.lesson:  # the same words reached both screens: nothing to merge
+            db.session.commit()  # but keep what else came with the save (update_review's tools)
             return review
         raise StaleReview(review, text)
     # Compare-and-set, so two saves of the same version cannot both win.
@@ -877,7 +886,12 @@ def update_review(
     _touch_review(actor, review)
     if lesson is not None:
         db.session.flush()
-        return save_lesson(actor, meeting, review, lesson, base_version)
+        try:
+            return save_lesson(actor, meeting, review, lesson, base_version)
+        except StaleReview:
+            # Nothing half-saved, and the conflict shows the review as it is stored.
+            db.session.rollback()
+            raise
     db.session.commit()
     return review
 
@@ -1112,6 +1126,9 @@ def close_meeting(actor: User, meeting: Meeting) -> Meeting:
         .where(DealReview.meeting_id == meeting.id)
         .values(editing_by_id=None, editing_until=None)
     )
+    from ..search.service import apply_outbox_after_commit
+
+    apply_outbox_after_commit()  # the tags' new proven counts reach the search ranking
     db.session.commit()
     db.session.refresh(meeting)
     return meeting
@@ -1394,11 +1411,17 @@ def tool_suggestions(
             viewer_id=user.id,
             viewer_sees_all_drafts=can(user, "tool.approve"),
             limit=limit,
+            suggest=False,  # a half-typed word is completed from titles instead
         ),
         user_id=user.id,
         log=False,
     )
-    hit_ids = [h.id for h in result.hits]
+    hits = [(h.id, h.title, h.kind) for h in result.hits]
+    if len(hits) < limit:
+        # A word still being typed ("возраж", "спин"): complete it from the titles.
+        extra = _title_matches(user, q, [h[0] for h in hits], limit - len(hits))
+        hits += [(row.id, row.title, row.kind) for row in extra]
+    hit_ids = [h[0] for h in hits]
     sent_by_tool: dict[int, list[int]] = {}
     for tool_id, version, _title, _kind in sent:
         sent_by_tool.setdefault(tool_id, []).append(version)
@@ -1407,16 +1430,60 @@ def tool_suggestions(
             select(SalesTool.id, SalesTool.version).where(SalesTool.id.in_(hit_ids))
         ).all()
     )
-    for hit in result.hits:
-        if hit.kind in PROPOSAL_KINDS:
-            for version in sent_by_tool.get(hit.id, []):
-                add(hit.id, hit.title, hit.kind, version, True)
-            latest = current.get(hit.id, 1)
+    for tool_id, title, kind in hits:
+        if kind in PROPOSAL_KINDS:
+            for version in sent_by_tool.get(tool_id, []):
+                add(tool_id, title, kind, version, True)
+            latest = current.get(tool_id, 1)
             for version in range(latest, max(0, latest - 2), -1):
-                add(hit.id, hit.title, hit.kind, version)
+                add(tool_id, title, kind, version)
         else:
-            add(hit.id, hit.title, hit.kind, None)
+            add(tool_id, title, kind, None)
     return suggestions
+
+
+def _title_matches(user: User, q: str, exclude: list[int], limit: int):
+    """Visible tools whose title contains every typed word as a fragment (ё = е)."""
+    from ..database import LIKE_ESCAPE, contains_pattern
+    from ..policy import tool_scope
+
+    words = re.findall(r"\w+", q.lower())[:5]
+    if not words or limit <= 0:
+        return []
+    query = (
+        tool_scope(user)
+        .with_only_columns(SalesTool.id)
+        .where(SalesTool.status != "archived")
+        .order_by(SalesTool.status == "draft", SalesTool.updated_at.desc())
+        .limit(limit)
+    )
+    for word in words:
+        # SQLite's own LIKE ignores case for ASCII only, and a Python lower() over every
+        # title is slow: match the word as typed, Capitalised and in CAPITALS («КП»); inside
+        # a word "_" stands for е/ё. The scan reads ix_sales_tools_title_scan only.
+        variants = {word, word.capitalize(), word.upper()}
+        patterns = [_yo_pattern(contains_pattern(v)) for v in variants]
+        query = query.where(or_(*(SalesTool.title.like(p, escape=LIKE_ESCAPE) for p in patterns)))
+    if exclude:
+        query = query.where(SalesTool.id.not_in(exclude))
+    ids = list(db.session.scalars(query))
+    if not ids:
+        return []
+    rows = {
+        row.id: row
+        for row in db.session.execute(
+            select(SalesTool.id, SalesTool.title, SalesTool.kind).where(SalesTool.id.in_(ids))
+        )
+    }
+    return [rows[i] for i in ids if i in rows]
+
+
+def _yo_pattern(pattern: str) -> str:
+    """е and ё match each other (after the first letter, so «ёлка» is not «вилка»)."""
+    head, tail = pattern[:2], pattern[2:]
+    for letter in "еёЕЁ":
+        tail = tail.replace(letter, "_")
+    return head + tail
 
 
 def version_exists(tool_id: int, number: int) -> bool:

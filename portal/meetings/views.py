@@ -100,11 +100,9 @@ def create():
         )
     except services.MeetingError as error:
         if error.code == "duplicate":
+            week = (request.form.get("week") or services.current_week()).strip().upper()
             existing = db.session.scalar(
-                select(Meeting).where(
-                    Meeting.team_id == team.id,
-                    Meeting.weekly_week == (request.form.get("week") or "").strip().upper(),
-                )
+                select(Meeting).where(Meeting.team_id == team.id, Meeting.weekly_week == week)
             )
             if existing is not None:
                 flash(_("This team already has its meeting for that week; here it is."), "info")
@@ -267,12 +265,19 @@ def _position_arg(meeting: Meeting) -> int:
 @bp.route("/meetings/<int:meeting_id>/present")
 @login_required
 def present(meeting_id: int):
+    """The shared screen for whoever runs the meeting.
+
+    A manager may open the screen of a deal whose review they can edit (their own deal) to
+    write alongside the lead; it does not move the shared screen. Anyone else follows.
+    """
     meeting = _meeting_or_404(meeting_id)
-    if not can(current_user, "meeting.run", meeting):
-        return redirect(url_for("meetings.follow", meeting_id=meeting.id))
     s = services.slide(current_user, meeting, _position_arg(meeting))
-    return render_page_or_fragment(
-        "meetings/present.html", "meetings/_stage.html", "stage", meeting=meeting, s=s
+    if not can(current_user, "meeting.run", meeting) and (s is None or not s.editable):
+        return redirect(url_for("meetings.follow", meeting_id=meeting.id))
+    if wants_fragment("stage"):
+        return render_template("meetings/_stage.html", meeting=meeting, s=s)
+    return render_template(
+        "meetings/present.html", meeting=meeting, s=s, carried=services.carried_over(meeting)
     )
 
 
@@ -345,7 +350,7 @@ def tag_tool(meeting_id: int, deal_id: int):
         )
     except (services.MeetingError, services.PermissionDenied, services.NotFound) as error:
         return _failed(error)
-    return _after_review_change(meeting, deal_id, "review-tags")
+    return _after_review_change(meeting, deal_id, "review-tags", focus="tag-q")
 
 
 def _review_or_404(meeting: Meeting, deal_id: int):
@@ -366,7 +371,7 @@ def untag_tool(meeting_id: int, deal_id: int, tool_id: int):
         services.untag_tool(current_user, meeting, review, tool_id)
     except (services.MeetingError, services.PermissionDenied, services.NotFound) as error:
         return _failed(error)
-    return _after_review_change(meeting, deal_id, "review-tags")
+    return _after_review_change(meeting, deal_id, "review-tags", focus="tag-q")
 
 
 @bp.route("/meetings/<int:meeting_id>/deals/<int:deal_id>/key", methods=["POST"])
@@ -378,7 +383,7 @@ def key_tool(meeting_id: int, deal_id: int):
         services.set_key_tool(current_user, meeting, review, _int(request.form.get("tool_id")))
     except (services.MeetingError, services.PermissionDenied, services.NotFound) as error:
         return _failed(error)
-    return _after_review_change(meeting, deal_id, "review-tags")
+    return _after_review_change(meeting, deal_id, "review-tags", focus="key")
 
 
 @bp.route("/meetings/<int:meeting_id>/deals/<int:deal_id>/lesson", methods=["POST"])
@@ -402,7 +407,7 @@ def save_lesson(meeting_id: int, deal_id: int):
     except (services.MeetingError, services.PermissionDenied, services.NotFound) as error:
         db.session.rollback()
         return _failed(error)
-    return _after_review_change(meeting, deal_id, "lesson-box", saved=True)
+    return _after_review_change(meeting, deal_id, "lesson-box", saved=True, focus="lesson")
 
 
 @bp.route("/meetings/<int:meeting_id>/deals/<int:deal_id>/editing", methods=["POST"])

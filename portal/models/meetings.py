@@ -165,7 +165,11 @@ class ActionItem(db.Model):
     """Something to do after a meeting; open ones come back at the team's next meeting."""
 
     __tablename__ = "action_items"
-    __table_args__ = (Index("ix_action_items_team_done", "team_id", "done"),)
+    __table_args__ = (
+        Index("ix_action_items_team_done", "team_id", "done"),
+        Index("ix_action_items_review", "review_id"),
+        Index("ix_action_items_owner_done", "owner_id", "done"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))

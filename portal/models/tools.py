@@ -84,6 +84,9 @@ class SalesTool(db.Model):
     __table_args__ = (
         Index("ix_sales_tools_status_kind", "status", "kind"),
         Index("ix_sales_tools_updated_at", "updated_at"),
+        Index("ix_sales_tools_origin", "origin_meeting_id", "origin_deal_id"),
+        # Covers the typeahead's title scan, so it reads this index and not the bodies.
+        Index("ix_sales_tools_title_scan", "title", "status", "owner_id", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -966,7 +966,7 @@ class WhooshSearchEngine:
         total, hits = self._run(current, units, allowed, offset, limit)
         suggestion = None
         extra: dict = {}
-        if total < SUGGEST_BELOW:
+        if total < SUGGEST_BELOW and sq.suggest:
             suggestion = self._suggest(current, sq.text)
             if suggestion:
                 fuzzy_total, fuzzy_hits = self._run(

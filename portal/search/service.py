@@ -32,7 +32,7 @@ from datetime import datetime
 
 import click
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import delete, event, func, select, update
+from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from ..extensions import db
@@ -282,6 +282,21 @@ def record_tool_change(tool_id: int | SalesTool) -> None:
             db.session.flush()
         tool_id = tool_id.id
     db.session.add(SearchOutbox(tool_id=int(tool_id)))
+    db.session.info[OUTBOX_NOTE] = True
+
+
+def record_tool_change_later(tool_id: int) -> None:
+    """Queue ``tool_id`` for the index without updating it at this commit.
+
+    For changes that only move a tool's ranking (a tag at a meeting changes its proven
+    count): the request answers at once, and the row is applied with the next commit that
+    writes the index (any tool edit, closing the meeting, ``flask reindex``).
+    """
+    db.session.execute(insert(SearchOutbox).values(tool_id=int(tool_id)))
+
+
+def apply_outbox_after_commit() -> None:
+    """Ask for the pending outbox — deferred rows included — to be applied at commit."""
     db.session.info[OUTBOX_NOTE] = True
 
 

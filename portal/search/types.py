@@ -40,6 +40,8 @@ class SearchQuery:
     viewer_sees_all_drafts: bool = False
     limit: int = 20
     offset: int = 0
+    # "Did you mean" for a query that finds little; typeaheads that complete words skip it.
+    suggest: bool = True
 
 
 @dataclass(frozen=True)

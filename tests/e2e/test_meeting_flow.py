@@ -102,7 +102,9 @@ def test_lead_runs_a_whole_meeting_with_the_keyboard(live_app, browser):
     expect(page.locator("#lesson")).to_be_focused()
     page.keyboard.type("Посчитали стоимость простоя вместе с главным механиком.")
     page.keyboard.press("Control+Enter")
+    expect(page.locator("#lesson-box .saved")).to_be_visible()
     expect(page.locator("#lesson-box .lesson")).to_contain_text("стоимость простоя")
+    expect(page.locator("#lesson")).to_be_focused()  # the editor is back, ready for more
 
     # ?: the shortcut help opens and closes.
     page.keyboard.press("Escape")

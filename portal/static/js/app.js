@@ -103,14 +103,12 @@
     if (dialog.open) dialog.close(); else dialog.showModal();
   }
   function keyButtons() { return Array.prototype.slice.call(document.querySelectorAll("#review-tags .key-toggle")); }
-  var refocus = null;
 
   document.addEventListener("keydown", function (event) {
     if (!presenting() || event.ctrlKey || event.metaKey || event.altKey) {
       // Ctrl+Enter in the lesson saves it.
       if (presenting() && event.target && event.target.id === "lesson" && event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
         event.preventDefault();
-        refocus = "lesson";
         var form = event.target.form;
         if (form) form.requestSubmit ? form.requestSubmit() : form.submit();
       }
@@ -121,7 +119,7 @@
       var keys = keyButtons(), index = keys.indexOf(target);
       if (event.key === "ArrowRight" || event.key === "ArrowDown") { event.preventDefault(); if (keys[index + 1]) keys[index + 1].focus(); return; }
       if (event.key === "ArrowLeft" || event.key === "ArrowUp") { event.preventDefault(); if (keys[index - 1]) keys[index - 1].focus(); return; }
-      if (event.key === "Enter" || event.key === " ") { refocus = "key"; return; }
+      if (event.key === "Enter" || event.key === " ") return;
       if (event.key === "Escape") { target.blur(); return; }
     }
     if (typing(target)) {
@@ -169,7 +167,13 @@
     else if (event.key === "Enter") {
       event.preventDefault();
       var chosen = list[active >= 0 ? active : 0];
-      if (chosen) { refocus = "tag-q"; chosen.click(); }
+      if (chosen) {
+        // Enter can come a moment after the suggestions arrived, before htmx has wired
+        // them up: process them first, or the form would post as a full page.
+        var form = chosen.closest("form");
+        if (form && window.htmx) window.htmx.process(form);
+        chosen.click();
+      }
     }
   });
   document.addEventListener("htmx:afterSwap", function (event) {
@@ -180,16 +184,9 @@
       setActive(options().length ? 0 : -1);
     }
   });
-  document.addEventListener("htmx:afterSettle", function () {
-    if (refocus === "tag-q") focusField("tag-q");
-    else if (refocus === "lesson") { var lesson = byId("lesson"); if (lesson) lesson.focus(); }
-    else if (refocus === "key") {
-      var pressed = document.querySelector("#review-tags .key-toggle[aria-pressed=true]") || keyButtons()[0];
-      if (pressed) pressed.focus();
-    }
-    refocus = null;
-    startTimer();
-  });
+  // After a tag, a key move or a saved lesson the server marks the field to go back to
+  // with autofocus, which htmx honours when it swaps the fragment in.
+  document.addEventListener("htmx:afterSettle", startTimer);
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("#help-button")) toggleHelp();
     if (event.target.closest && event.target.closest("[data-print]")) window.print();
