@@ -113,12 +113,14 @@ def _register_blueprints(app: Flask) -> None:
     from .kb import bp as kb_bp
     from .main import bp as main_bp
     from .meetings import bp as meetings_bp
+    from .reports import bp as reports_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(kb_bp)
     app.register_blueprint(deals_bp)
     app.register_blueprint(meetings_bp)
+    app.register_blueprint(reports_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # bearer tokens only: no ambient cookie credentials to forge

@@ -551,6 +551,95 @@ PATHS.update(
 )
 
 
+_REPORT_PARAMS = [
+    _query("from", {"type": "string", "format": "date"}, "First day, inclusive"),
+    _query("to", {"type": "string", "format": "date"}, "Last day, inclusive"),
+    _query("team", {"type": "string"}, "Team name or id (leads: their own team only)"),
+    _query(
+        "format",
+        {"type": "string", "enum": ["json", "csv", "xlsx"]},
+        "CSV is UTF-8 with a BOM; XLSX keeps numbers as numbers",
+    ),  # fmt: skip
+]
+_REPORT_ERRORS = {**STANDARD_ERRORS, "403": _error("Managers, or another team for a lead"),
+                  "422": _error("Invalid parameters")}  # fmt: skip
+
+
+def _report(operation: str, summary: str, schema: str, params: list, extra=None) -> dict:
+    responses = {
+        "200": {
+            "description": "The report (JSON), or its table as CSV / XLSX",
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}},
+                "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                    "schema": {"type": "string", "format": "binary"}
+                },
+            },
+        },
+        **_REPORT_ERRORS,
+        **(extra or {}),
+    }
+    return {"get": {"operationId": operation, "summary": summary,
+                    "parameters": [*_REPORT_PARAMS, *params], "responses": responses}}  # fmt: skip
+
+
+_TOOL_ID = _query("tool_id", {"type": "integer"}, "The sales tool")
+PATHS.update(
+    {
+        "/reports/tool-usage": _report(
+            "reportToolUsage",
+            "Review tags of won deals closed in the range, per tool",
+            "ToolUsageReport",
+            [
+                _query("group", {"type": "string", "enum": ["week", "month", "none"]}),
+                _query("proven_min", {"type": "integer", "minimum": 1}),
+            ],
+        ),  # fmt: skip
+        "/reports/adoption": _report(
+            "reportAdoption",
+            "How many managers with reviewed won deals used each tool",
+            "AdoptionReport",
+            [_query("weeks", {"type": "integer", "minimum": 1})],
+        ),  # fmt: skip
+        "/reports/proposal-reactions": _report(
+            "reportProposalReactions",
+            "Client reactions per version of a КП/ТКП",
+            "ProposalReactionsReport",
+            [_TOOL_ID],
+            {"404": _error("No such tool")},
+        ),  # fmt: skip
+        "/reports/before-after": _report(
+            "reportBeforeAfter",
+            "Было/стало: rates before and after a date, a version or periods",
+            "BeforeAfterReport",
+            [
+                _TOOL_ID,
+                _query("split", {"type": "string", "format": "date"}),
+                _query("version", {"type": "integer"}),
+                *[
+                    _query(k, {"type": "string", "format": "date"})
+                    for k in ("a_from", "a_to", "b_from", "b_to")
+                ],
+            ],
+            {"404": _error("No such tool")},
+        ),  # fmt: skip
+        "/reports/win-association": _report(
+            "reportWinAssociation",
+            "Win rate of reviewed deals with vs without each tool (association, not proof)",
+            "WinAssociationReport",
+            [_query("min_sample", {"type": "integer", "minimum": 1})],
+        ),  # fmt: skip
+        "/reports/dashboard": _report(
+            "reportDashboard",
+            "The head's weekly trends with the previous period",
+            "DashboardReport",
+            [],
+        ),  # fmt: skip
+    }
+)
+
+
 def _page_of(schema: str) -> dict:
     """The paginated list shape of API.md."""
     return {
@@ -713,6 +802,141 @@ SCHEMAS: dict = {
         },
     },
     "Error": ERROR_SCHEMA,
+    "ToolUsageReport": {
+        "type": "object",
+        "required": ["rows"],
+        "properties": {
+            "from": {"type": ["string", "null"]},
+            "to": {"type": ["string", "null"]},
+            "group": {"type": "string"},
+            "proven_min": {"type": "integer"},
+            "proven": {"type": "integer"},
+            "rows": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": [
+                        "tool_id",
+                        "title",
+                        "kind",
+                        "period",
+                        "uses",
+                        "won_deals",
+                        "managers",
+                    ],
+                    "properties": {
+                        "tool_id": {"type": "integer"},
+                        "title": {"type": "string"},
+                        "kind": KIND_ENUM,
+                        "period": {
+                            "type": ["string", "null"],
+                            "description": "2026-W48, 2026-11, or null",
+                        },
+                        "uses": {"type": "integer", "description": "Review tags"},
+                        "won_deals": {"type": "integer", "description": "Distinct won deals"},
+                        "managers": {"type": "integer", "description": "Distinct deal managers"},
+                    },
+                },
+            },
+        },
+    },  # fmt: skip
+    "AdoptionReport": {
+        "type": "object",
+        "required": ["managers_total", "rows"],
+        "properties": {
+            "weeks": {"type": "integer"},
+            "from": {"type": "string"},
+            "to": {"type": "string"},
+            "managers_total": {"type": "integer"},
+            "rows": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["tool_id", "title", "managers_using", "share"],
+                    "properties": {
+                        "tool_id": {"type": "integer"},
+                        "title": {"type": "string"},
+                        "kind": KIND_ENUM,
+                        "managers_using": {"type": "integer"},
+                        "share": {"type": "number"},
+                    },
+                },
+            },
+        },
+    },
+    "ProposalReactionsReport": {
+        "type": "object",
+        "required": ["tool_id", "versions"],
+        "properties": {
+            "tool_id": {"type": "integer"},
+            "title": {"type": "string"},
+            "versions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": [
+                        "version",
+                        "sends",
+                        "responded",
+                        "response_rate",
+                        "accepted",
+                        "acceptance_rate",
+                        "ci_low",
+                        "ci_high",
+                        "median_hours_to_reaction",
+                    ],
+                    "properties": {
+                        "version": {"type": "integer"},
+                        "sends": {"type": "integer"},
+                        "responded": {"type": "integer"},
+                        "response_rate": {"type": ["number", "null"]},
+                        "accepted": {"type": "integer"},
+                        "acceptance_rate": {"type": ["number", "null"]},
+                        "ci_low": {
+                            "type": ["number", "null"],
+                            "description": "95% Wilson interval of response_rate",
+                        },
+                        "ci_high": {"type": ["number", "null"]},
+                        "median_hours_to_reaction": {"type": ["number", "null"]},
+                        "change_note": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },  # fmt: skip
+    "BeforeAfterReport": {
+        "type": "object",
+        "required": ["before", "after", "delta", "p_value"],
+        "properties": {
+            "tool_id": {"type": "integer"},
+            "kind": KIND_ENUM,
+            "measure": {"type": "string", "enum": ["proposal_sends", "won_deals"]},
+            "before": {"type": "object"},
+            "after": {"type": "object"},
+            "delta": {"type": "object"},
+            "p_value": {"type": ["number", "null"], "description": "Two-proportion z-test"},
+            "p_value_acceptance": {"type": ["number", "null"]},
+        },
+    },
+    "WinAssociationReport": {
+        "type": "object",
+        "required": ["rows"],
+        "properties": {
+            "reviewed_closed_deals": {"type": "integer"},
+            "min_sample": {"type": "integer"},
+            "note": {"type": "string"},
+            "rows": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "DashboardReport": {
+        "type": "object",
+        "required": ["metrics"],
+        "properties": {
+            "from": {"type": "string"},
+            "to": {"type": "string"},
+            "metrics": {"type": "array", "items": {"type": "object"}},
+        },
+    },
     "MeetingBrief": {
         "type": "object",
         "required": ["id", "team", "week", "status"],
