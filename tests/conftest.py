@@ -65,6 +65,21 @@ def app(tmp_path):
 
 
 @pytest.fixture
+def fast_passwords(monkeypatch):
+    """Cheap password hashes for modules that make many people and sign them in (scrypt is
+    slow on purpose): ``pytestmark = pytest.mark.usefixtures("fast_passwords")``."""
+    from werkzeug.security import generate_password_hash
+
+    from portal.auth import services as accounts
+
+    monkeypatch.setattr(
+        accounts,
+        "generate_password_hash",
+        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"),
+    )
+
+
+@pytest.fixture
 def client(app) -> CsrfClient:
     return app.test_client()
 

@@ -30,16 +30,7 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch):
-    """Cheap password hashes: these tests make many people (scrypt is slow)."""
-    from werkzeug.security import generate_password_hash
-
-    monkeypatch.setattr(
-        accounts,
-        "generate_password_hash",
-        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"),
-    )
+pytestmark = pytest.mark.usefixtures("fast_passwords")
 
 
 def person(make, role="manager", team=None, name=None):

@@ -36,16 +36,7 @@ def hx(target: str) -> dict:
 # --- people and rows ---------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch):
-    """Cheap password hashes: these tests make many people and sign them in (scrypt is slow)."""
-    from werkzeug.security import generate_password_hash
-
-    monkeypatch.setattr(
-        accounts,
-        "generate_password_hash",
-        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"),
-    )
+pytestmark = pytest.mark.usefixtures("fast_passwords")
 
 
 @pytest.fixture

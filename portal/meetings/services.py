@@ -319,6 +319,17 @@ def refresh_agenda(actor: User, meeting: Meeting) -> int:
     return added
 
 
+def _deal_to_review(actor: User, meeting: Meeting, deal_id) -> Deal:
+    """The deal whose review ``actor`` is about to write: visible, open meeting, allowed."""
+    if not can(actor, "meeting.view", meeting):
+        raise NotFound()
+    _require_open(meeting)
+    deal = _deal_for_meeting(actor, meeting, deal_id)
+    if not can(actor, "review.edit", _ReviewProbe(meeting, deal)):
+        raise PermissionDenied()
+    return deal
+
+
 def _deal_for_meeting(actor: User, meeting: Meeting, deal_id) -> Deal:
     """A deal the actor may see, of the meeting's team, closed (won or lost)."""
     deal = db.session.get(Deal, deal_id) if isinstance(deal_id, int) else None
@@ -649,12 +660,7 @@ def create_review(
     lesson: str | None = "",
 ) -> DealReview:
     """Review a deal at the meeting (once per meeting: a second one is a 409)."""
-    if not can(actor, "meeting.view", meeting):
-        raise NotFound()
-    _require_open(meeting)
-    deal = _deal_for_meeting(actor, meeting, deal_id)
-    if not can(actor, "review.edit", _ReviewProbe(meeting, deal)):
-        raise PermissionDenied()
+    deal = _deal_to_review(actor, meeting, deal_id)
     if review_for(meeting, deal.id) is not None:
         raise MeetingError(
             {"deal_id": _l("This deal is already reviewed at this meeting.")}, 409, "duplicate"
@@ -731,12 +737,7 @@ def _note_proven_change(tool_id: int) -> None:
 
 def review_editor(actor: User, meeting: Meeting, deal_id: int) -> DealReview:
     """The deal's review at this meeting, started empty when the first change comes."""
-    if not can(actor, "meeting.view", meeting):
-        raise NotFound()
-    _require_open(meeting)
-    deal = _deal_for_meeting(actor, meeting, deal_id)
-    if not can(actor, "review.edit", _ReviewProbe(meeting, deal)):
-        raise PermissionDenied()
+    deal = _deal_to_review(actor, meeting, deal_id)
     review = review_for(meeting, deal.id)
     if review is None:
         if agenda_item(meeting, deal.id) is None:
@@ -1039,12 +1040,7 @@ def capture_draft(
     """A new objection heard, or a new move that worked, as a KB draft linked to the deal."""
     from ..kb.services import ToolError, ToolInput, create_tool
 
-    if not can(actor, "meeting.view", meeting):
-        raise NotFound()
-    _require_open(meeting)
-    deal = _deal_for_meeting(actor, meeting, deal_id)
-    if not can(actor, "review.edit", _ReviewProbe(meeting, deal)):
-        raise PermissionDenied()
+    deal = _deal_to_review(actor, meeting, deal_id)
     if what not in CAPTURE_KINDS:
         raise MeetingError({"kind": _l("Capture an objection or a move.")})
     title = " ".join((title or "").split())

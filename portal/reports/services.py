@@ -838,7 +838,8 @@ def drill_deals(
     """The deals behind a number: reviewed deals of the period (with the tool, if given)."""
     from sqlalchemy.orm import selectinload
 
-    clauses = [*in_period(Deal.closed_at, period), *scope.deal_clauses()]
+    # A week (from the dashboard) means deals *reviewed* that week, whenever they closed.
+    clauses = [*([] if week else in_period(Deal.closed_at, period)), *scope.deal_clauses()]
     if status in ("won", "lost"):
         clauses.append(Deal.status == status)
     else:
@@ -851,7 +852,11 @@ def drill_deals(
             .exists()
         )
     if week:
-        clauses.append(week_bucket(Deal.closed_at) == week)
+        clauses.append(
+            select(DealReview.id)
+            .where(DealReview.deal_id == Deal.id, week_bucket(DealReview.created_at) == week)
+            .exists()
+        )
     return list(
         db.session.scalars(
             select(Deal)
