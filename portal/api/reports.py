@@ -13,7 +13,7 @@ from ..reports import services as reports
 from ..reports.periods import PeriodError, parse_date, period_from_args, today
 from . import bp
 from .auth import api_user
-from .common import ApiError
+from .common import MAX_ID, ApiError
 
 FORMATS = ("json", "csv", "xlsx")
 
@@ -23,13 +23,18 @@ def _team(fields: dict) -> Team | None:
     if not raw:
         return None
     team = (
-        db.session.get(Team, int(raw))
+        (db.session.get(Team, int(raw)) if _is_id(raw) else None)
         if raw.isdigit()
         else db.session.scalar(select(Team).where(Team.name == " ".join(raw.split())))
     )
     if team is None:
         fields["team"] = _l("No such team.")
     return team
+
+
+def _is_id(raw: str) -> bool:
+    """ASCII digits that fit a database integer (a bigger number would be a 500, not a 404)."""
+    return raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_ID
 
 
 def _context():
@@ -107,7 +112,7 @@ def _positive(name: str, default: int, high: int = 10_000) -> int:
     raw = request.args.get(name)
     if raw in (None, ""):
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= high:
         raise ApiError(422, _l("Some values are invalid."),
                        fields={name: _l("A whole number from 1 to %(n)d.", n=high)})  # fmt: skip
     return int(raw)
@@ -140,7 +145,7 @@ def _tool(fields: dict, *, proposal: bool | None = None) -> SalesTool | None:
     if not raw.isdigit():
         fields["tool_id"] = _l("Required: the id of a sales tool.")
         return None
-    tool = db.session.get(SalesTool, int(raw))
+    tool = db.session.get(SalesTool, int(raw)) if _is_id(raw) else None
     if tool is None or not can(api_user(), "tool.view", tool):
         raise ApiError(404, _l("No such tool."))
     if proposal and not tool.is_proposal:
@@ -214,7 +219,7 @@ def _version_date(tool: SalesTool, raw: str, fields: dict):
                 ToolVersion.tool_id == tool.id, ToolVersion.number == int(raw)
             )  # fmt: skip
         )
-        if raw.isdigit()
+        if _is_id(raw)
         else None
     )
     if version is None:

@@ -181,6 +181,38 @@ def usage_report(period: Period, scope: Scope, proven_min: int = PROVEN_DEFAULT)
     return UsageReport(rows, trends, weeks, proven_min, reviewed or 0)
 
 
+@dataclass
+class UsageByPeriod:
+    periods: list[str]
+    tools: list[tuple[int, str]]  # the most used tools, best first
+    uses: dict[tuple[int, str], int]  # (tool_id, period) → review tags
+
+    def series(self, limit: int = 6) -> list[tuple[str, list[int]]]:
+        return [
+            (title, [self.uses.get((tool_id, p), 0) for p in self.periods])
+            for tool_id, title in self.tools[:limit]
+        ]
+
+
+def usage_by_period(period: Period, scope: Scope, group: str, limit: int = 20) -> UsageByPeriod:
+    """The most used tools, week by week or month by month (one GROUP BY)."""
+    rows = tool_usage(period, scope, group)
+    totals: dict[int, int] = {}
+    titles: dict[int, str] = {}
+    for row in rows:
+        totals[row.tool_id] = totals.get(row.tool_id, 0) + row.uses
+        titles[row.tool_id] = row.title
+    labels = period.weeks() if group == "week" else period.months()
+    if not labels:
+        labels = sorted({row.period for row in rows if row.period})
+    best = sorted(totals, key=lambda t: (-totals[t], titles[t]))[:limit]
+    return UsageByPeriod(
+        periods=labels,
+        tools=[(t, titles[t]) for t in best],
+        uses={(row.tool_id, row.period): row.uses for row in rows},
+    )
+
+
 # --- 2. adoption -----------------------------------------------------------------------
 
 
@@ -386,7 +418,9 @@ def _median_hours(where: list, responded) -> dict[int, float]:
         .where(*where, responded, ProposalSend.reacted_at.is_not(None))
         .subquery()
     )
-    middle = ranked.c.rn.in_([(ranked.c.cnt + 1) / 2, (ranked.c.cnt + 2) / 2])
+    # Floor division: SQLAlchemy's ``/`` is true division, which would keep only the upper
+    # middle row of an even count.
+    middle = ranked.c.rn.in_([(ranked.c.cnt + 1) // 2, (ranked.c.cnt + 2) // 2])
     return {
         version: round(float(value), 2)
         for version, value in db.session.execute(
@@ -771,8 +805,10 @@ def dashboard(period: Period, scope: Scope) -> list[Trend]:
         return query.group_by(literal_column("week")) if by_week else query
 
     won_reviewed = series(reviewed)
+    # Totals count each deal once over the period, like the previous period's figure.
+    deals_now, tags_now = total(reviewed, period), total(tags, period)
     trends.append(Trend("won_reviewed", str(_l("Won deals reviewed")), weeks, won_reviewed,
-                        sum(won_reviewed), total(reviewed, previous)))  # fmt: skip
+                        deals_now, total(reviewed, previous)))  # fmt: skip
     tag_counts = series(tags)
     per_deal = [t / d if d else 0.0 for t, d in zip(tag_counts, won_reviewed, strict=True)]
     prev_deals, prev_tags = total(reviewed, previous), total(tags, previous)
@@ -782,7 +818,7 @@ def dashboard(period: Period, scope: Scope) -> list[Trend]:
             str(_l("Tools used per deal")),
             weeks,
             per_deal,
-            (sum(tag_counts) / sum(won_reviewed)) if sum(won_reviewed) else 0.0,
+            (tags_now / deals_now) if deals_now else 0.0,
             (prev_tags / prev_deals) if prev_deals else None,
             per_deal=True,
         )  # fmt: skip

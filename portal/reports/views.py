@@ -20,12 +20,13 @@ from .periods import (
     period_from_args,
     preset_period,
     today,
+    tz,
 )
 
 
 def _int_arg(name: str) -> int | None:
     raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 12 else None
 
 
 class Filters:
@@ -41,7 +42,7 @@ class Filters:
         team_id = _int_arg("team")
         self.team = db.session.get(Team, team_id) if team_id else None
         if self.team is not None and not can(current_user, "team.view", self.team):
-            abort(404)
+            abort(403)  # as in the API: another team's figures are refused, not hidden
         self.manager_id = _int_arg("manager")
         self.segment = request.args.get("segment", "").strip()[:80] or None
         kind = request.args.get("kind", "")
@@ -140,8 +141,9 @@ def usage():
 
         return _export("tool-usage", USAGE_COLUMNS, rows) or abort(400)
     report = services.usage_report(f.period, f.scope, proven_min)
+    grouped = services.usage_by_period(f.period, f.scope, group) if group != "none" else None
     return render_template("reports/usage.html", report=report, proven_min=proven_min,
-                           **f.context())  # fmt: skip
+                           group=group, grouped=grouped, **f.context())  # fmt: skip
 
 
 # --- 2. adoption ---------------------------------------------------------------------------
@@ -179,8 +181,11 @@ def adoption_gap():
     """Put a gap (a manager who has not used a proven tool) on the team's next meeting."""
     from ..meetings import services as meetings
 
-    manager = db.session.get(User, int(request.form.get("manager_id", "0") or 0))
-    tool = db.session.get(SalesTool, int(request.form.get("tool_id", "0") or 0))
+    manager_id, tool_id = (request.form.get(k, "").strip() for k in ("manager_id", "tool_id"))
+    ids = [int(v) if v.isascii() and v.isdigit() and len(v) < 12 else 0
+           for v in (manager_id, tool_id)]  # fmt: skip
+    manager = db.session.get(User, ids[0]) if ids[0] else None
+    tool = db.session.get(SalesTool, ids[1]) if ids[1] else None
     if manager is None or tool is None or manager.team_id is None:
         abort(404)
     team = db.session.get(Team, manager.team_id)
@@ -251,15 +256,18 @@ def before_after():
                 errors["a_from"] = _("Give both periods.")
         else:
             split = parse_date(request.args.get("split"), "split", errors)
-            if split is None and not errors and request.args.get("version", "").isdigit():
+            if split is None and not errors and _int_arg("version"):
                 version = next((v for v in tool.versions
-                                if v.number == int(request.args["version"])), None)  # fmt: skip
+                                if v.number == _int_arg("version")), None)  # fmt: skip
                 if version is not None:
                     from .periods import tz
 
                     split = version.created_at.astimezone(tz()).date()
             if split is not None:
-                outer = Period(None, None) if request.args.get("all_time") else f.period
+                # A split date compares everything before with everything after, unless
+                # the dates were narrowed explicitly.
+                explicit = request.args.get("from") or request.args.get("to")
+                outer = f.period if explicit else Period(None, None)
                 before, after = services.split_periods(split, outer)
                 result = services.before_after(tool, before, after, f.scope)
     if result is not None and request.args.get("format"):
@@ -310,7 +318,8 @@ def deals():
     if request.args.get("format"):
         rows = [{"id": d.id, "title": d.title, "client": d.client, "manager": d.manager.name,
                  "segment": d.segment, "amount": d.amount, "status": d.status,
-                 "closed_at": d.closed_at} for d in found]  # fmt: skip
+                 "closed_at": d.closed_at.astimezone(tz()) if d.closed_at else None}
+                for d in found]  # fmt: skip
         return _export("deals", [(k, k) for k in rows[0]] if rows else [("id", "id")], rows) or (
             abort(400)
         )
