@@ -33,7 +33,15 @@ from ..models import (
 )
 from ..policy import can
 from . import stats
-from .periods import Period, bucket, in_period, local_time, week_bucket
+from .periods import (
+    Period,
+    bucket,
+    in_period,
+    index_of_week,
+    local_time,
+    week_index,
+    week_of_index,
+)
 
 PROVEN_DEFAULT = 3
 MIN_SAMPLE_DEFAULT = 10
@@ -113,7 +121,8 @@ class UsageRow:
 
 def tool_usage(period: Period, scope: Scope, group: str = "none") -> list[UsageRow]:
     """Per tool (and week or month): review tags, distinct won deals and their managers."""
-    label = bucket(Deal.closed_at, group)
+    label = week_index(Deal.closed_at) if group == "week" else bucket(Deal.closed_at, group)
+    name = week_of_index if group == "week" else (lambda value: value)
     columns = [
         ReviewTool.tool_id,
         func.count(ReviewTool.id).label("uses"),
@@ -141,7 +150,7 @@ def tool_usage(period: Period, scope: Scope, group: str = "none") -> list[UsageR
             tool_id=row.tool_id,
             title=row.title,
             kind=row.kind,
-            period=getattr(row, "period", None) if label is not None else None,
+            period=name(row.period) if label is not None else None,
             uses=row.uses,
             won_deals=row.won_deals,
             managers=row.managers,
@@ -301,9 +310,10 @@ def adoption(period: Period, scope: Scope, matrix_tools: int = 15) -> Adoption:
 
 def adoption_weeks(period: Period, scope: Scope, manager_id: int, tool_id: int) -> dict[str, int]:
     """Drill-down of one matrix cell: won deals tagged with the tool, week by week."""
-    label = week_bucket(Deal.closed_at).label("week")
-    return dict(
-        db.session.execute(
+    label = week_index(Deal.closed_at).label("week")
+    return {
+        week_of_index(index): deals
+        for index, deals in db.session.execute(
             select(label, func.count(distinct(Deal.id)))
             .join(ReviewTool, ReviewTool.deal_id == Deal.id)
             .where(
@@ -312,8 +322,8 @@ def adoption_weeks(period: Period, scope: Scope, manager_id: int, tool_id: int) 
                 ReviewTool.tool_id == tool_id,
             )  # fmt: skip
             .group_by(literal_column("week"))
-        ).all()
-    )
+        )
+    }
 
 
 # --- 3. proposal reactions -------------------------------------------------------------
@@ -748,14 +758,18 @@ def dashboard(period: Period, scope: Scope) -> list[Trend]:
     trends = []
 
     def series(query_for, per_week: bool = True):
-        values = dict(db.session.execute(query_for(period, True)).all()) if per_week else {}
+        values = (
+            {week_of_index(k): v for k, v in db.session.execute(query_for(period, True))}
+            if per_week
+            else {}
+        )
         return [float(values.get(w, 0) or 0) for w in weeks]
 
     def total(query_for, p):
         return float(db.session.scalar(query_for(p, False)) or 0) if p else None
 
     def reviewed(p, by_week):
-        label = week_bucket(DealReview.created_at).label("week")
+        label = week_index(DealReview.created_at).label("week")
         cols = [label, func.count(distinct(DealReview.deal_id))] if by_week else [
             func.count(distinct(DealReview.deal_id))]  # fmt: skip
         query = (
@@ -770,7 +784,7 @@ def dashboard(period: Period, scope: Scope) -> list[Trend]:
         return query.group_by(literal_column("week")) if by_week else query
 
     def tags(p, by_week):
-        label = week_bucket(DealReview.created_at).label("week")
+        label = week_index(DealReview.created_at).label("week")
         cols = [label, func.count(ReviewTool.id)] if by_week else [func.count(ReviewTool.id)]
         query = (
             select(*cols)
@@ -785,7 +799,7 @@ def dashboard(period: Period, scope: Scope) -> list[Trend]:
         return query.group_by(literal_column("week")) if by_week else query
 
     def approved(p, by_week):
-        label = week_bucket(SalesTool.approved_at).label("week")
+        label = week_index(SalesTool.approved_at).label("week")
         cols = [label, func.count(SalesTool.id)] if by_week else [func.count(SalesTool.id)]
         query = select(*cols).where(
             SalesTool.approved_at.is_not(None), *in_period(SalesTool.approved_at, p)
@@ -793,7 +807,7 @@ def dashboard(period: Period, scope: Scope) -> list[Trend]:
         return query.group_by(literal_column("week")) if by_week else query
 
     def zero_searches(p, by_week):
-        label = week_bucket(SearchQueryLog.created_at).label("week")
+        label = week_index(SearchQueryLog.created_at).label("week")
         cols = [label, func.count(SearchQueryLog.id)] if by_week else [
             func.count(SearchQueryLog.id)]  # fmt: skip
         query = select(*cols).where(SearchQueryLog.results == 0,
@@ -890,7 +904,10 @@ def drill_deals(
     if week:
         clauses.append(
             select(DealReview.id)
-            .where(DealReview.deal_id == Deal.id, week_bucket(DealReview.created_at) == week)
+            .where(
+                DealReview.deal_id == Deal.id,
+                week_index(DealReview.created_at) == (index_of_week(week) or -1),
+            )
             .exists()
         )
     return list(
@@ -921,6 +938,28 @@ def reviews_of(deal_ids: list[int]) -> dict[int, list[DealReview]]:
     ):
         out.setdefault(review.deal_id, []).append(review)
     return out
+
+
+def comparable_tools(scope: Scope, keep: SalesTool | None = None, limit: int = 300):
+    """Tools worth a было/стало: the most tagged in reviews and the most sent proposals."""
+    deal_ids = select(Deal.id).where(*scope.deal_clauses()) if scope.deal_clauses() else None
+    tagged = select(ReviewTool.tool_id, func.count(ReviewTool.id).label("n"))
+    sent = select(ProposalSend.tool_id, func.count(ProposalSend.id).label("n"))
+    if deal_ids is not None:
+        tagged = tagged.where(ReviewTool.deal_id.in_(deal_ids))
+        sent = sent.where(ProposalSend.deal_id.in_(deal_ids))
+    ranked = {}
+    for query in (tagged.group_by(ReviewTool.tool_id), sent.group_by(ProposalSend.tool_id)):
+        for tool_id, n in db.session.execute(
+            query.order_by(literal_column("n").desc()).limit(limit)
+        ):
+            ranked[tool_id] = ranked.get(tool_id, 0) + n
+    ids = sorted(ranked, key=ranked.get, reverse=True)[:limit]
+    if keep is not None and keep.id not in ids:
+        ids.append(keep.id)
+    return list(
+        db.session.scalars(select(SalesTool).where(SalesTool.id.in_(ids)).order_by(SalesTool.title))
+    )
 
 
 def team_managers(scope: Scope) -> list[User]:

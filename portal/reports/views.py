@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from ..extensions import db
 from ..models import PROPOSAL_KINDS, SalesTool, Team, User
@@ -275,11 +274,7 @@ def before_after():
         rows = [{"side": name, **data[name]} for name in ("before", "after")]
         return _export("before-after", [("side", "side")] + [(k, k) for k in data["before"]],
                        rows) or abort(400)  # fmt: skip
-    tools = list(
-        db.session.scalars(
-            select(SalesTool).where(SalesTool.status == "approved").order_by(SalesTool.title)
-        )
-    )
+    tools = services.comparable_tools(f.scope, keep=tool)
     return render_template("reports/before_after.html", tool=tool, tools=tools, result=result,
                            errors=errors, mode=mode, **f.context())  # fmt: skip
 
