@@ -2,7 +2,7 @@
 
 Revision ID: 0005_meetings
 Revises: 0004_segment_rules
-Create Date: 2026-11-28 00:07:40.348170
+Create Date: 2026-11-28 01:41:57.125429
 
 """
 from alembic import op
@@ -83,6 +83,8 @@ def upgrade():
     sa.UniqueConstraint('meeting_id', 'deal_id', name='uq_deal_reviews_meeting_deal')
     )
     with op.batch_alter_table('deal_reviews', schema=None) as batch_op:
+        batch_op.create_index('ix_deal_reviews_created_at', ['created_at', 'deal_id'], unique=False)
+        batch_op.create_index('ix_deal_reviews_created_deal', ['created_at', 'deal_id'], unique=False)
         batch_op.create_index('ix_deal_reviews_deal', ['deal_id'], unique=False)
 
     op.create_table('action_items',
@@ -130,24 +132,38 @@ def upgrade():
         batch_op.create_index('ix_review_tools_deal', ['deal_id'], unique=False)
         batch_op.create_index('ix_review_tools_tool_deal', ['tool_id', 'deal_id'], unique=False)
 
+    with op.batch_alter_table('deals', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_deals_status_closed_at'))
+        batch_op.drop_index(batch_op.f('ix_deals_team_status_closed_at'))
+        batch_op.create_index('ix_deals_status_closed_manager_segment', ['status', 'closed_at', 'manager_id', 'segment'], unique=False)
+        batch_op.create_index('ix_deals_team_status_closed_manager_segment', ['team_id', 'status', 'closed_at', 'manager_id', 'segment'], unique=False)
+
     with op.batch_alter_table('sales_tools', schema=None) as batch_op:
         batch_op.add_column(sa.Column('origin_meeting_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('origin_deal_id', sa.Integer(), nullable=True))
+        batch_op.create_index('ix_sales_tools_approved_at', ['approved_at'], unique=False)
         batch_op.create_index('ix_sales_tools_origin', ['origin_meeting_id', 'origin_deal_id'], unique=False)
         batch_op.create_index('ix_sales_tools_title_scan', ['title', 'status', 'owner_id', 'updated_at'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_sales_tools_origin_deal_id_deals'), 'deals', ['origin_deal_id'], ['id'], ondelete='SET NULL')
         batch_op.create_foreign_key(batch_op.f('fk_sales_tools_origin_meeting_id_meetings'), 'meetings', ['origin_meeting_id'], ['id'], ondelete='SET NULL')
+        batch_op.create_foreign_key(batch_op.f('fk_sales_tools_origin_deal_id_deals'), 'deals', ['origin_deal_id'], ['id'], ondelete='SET NULL')
 
 
 
 def downgrade():
     with op.batch_alter_table('sales_tools', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_sales_tools_origin_meeting_id_meetings'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('fk_sales_tools_origin_deal_id_deals'), type_='foreignkey')
+        batch_op.drop_constraint(batch_op.f('fk_sales_tools_origin_meeting_id_meetings'), type_='foreignkey')
         batch_op.drop_index('ix_sales_tools_title_scan')
         batch_op.drop_index('ix_sales_tools_origin')
+        batch_op.drop_index('ix_sales_tools_approved_at')
         batch_op.drop_column('origin_deal_id')
         batch_op.drop_column('origin_meeting_id')
+
+    with op.batch_alter_table('deals', schema=None) as batch_op:
+        batch_op.drop_index('ix_deals_team_status_closed_manager_segment')
+        batch_op.drop_index('ix_deals_status_closed_manager_segment')
+        batch_op.create_index(batch_op.f('ix_deals_team_status_closed_at'), ['team_id', 'status', 'closed_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_deals_status_closed_at'), ['status', 'closed_at'], unique=False)
 
     with op.batch_alter_table('review_tools', schema=None) as batch_op:
         batch_op.drop_index('ix_review_tools_tool_deal')
@@ -162,6 +178,8 @@ def downgrade():
     op.drop_table('action_items')
     with op.batch_alter_table('deal_reviews', schema=None) as batch_op:
         batch_op.drop_index('ix_deal_reviews_deal')
+        batch_op.drop_index('ix_deal_reviews_created_deal')
+        batch_op.drop_index('ix_deal_reviews_created_at')
 
     op.drop_table('deal_reviews')
     with op.batch_alter_table('meeting_items', schema=None) as batch_op:

@@ -87,6 +87,8 @@ class SalesTool(db.Model):
         Index("ix_sales_tools_origin", "origin_meeting_id", "origin_deal_id"),
         # Covers the typeahead's title scan, so it reads this index and not the bodies.
         Index("ix_sales_tools_title_scan", "title", "status", "owner_id", "updated_at"),
+        # The dashboard's "new tools approved" by week.
+        Index("ix_sales_tools_approved_at", "approved_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
