@@ -53,7 +53,14 @@ from flask.testing import FlaskClient  # noqa: E402
 from itsdangerous import URLSafeTimedSerializer  # noqa: E402
 from sqlalchemy import event, func, insert, select, text  # noqa: E402
 
-from bench.corpus import CITIES, CLIENTS, PRODUCTS, SEGMENTS, generate_tools  # noqa: E402
+from bench.corpus import (  # noqa: E402
+    CITIES,
+    CLIENTS,
+    PRODUCTS,
+    SEGMENTS,
+    generate_tools,
+    sample_queries,
+)
 from bench.search import machine  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
@@ -67,6 +74,7 @@ from portal.models import (  # noqa: E402
     ProposalSend,
     ReviewTool,
     SalesTool,
+    SearchQueryLog,
     Segment,
     Tag,
     Team,
@@ -76,13 +84,18 @@ from portal.models import (  # noqa: E402
 from portal.models.tools import tool_segments, tool_tags  # noqa: E402
 
 PASSWORD = "bench-password-123"
-BUILD_FORMAT = 1  # bump when the generator below changes what it writes
+BUILD_FORMAT = 2  # bump when the generator below changes what it writes
 DATA_DIR = ROOT / "bench" / "data"
 BENCH_WEEK = "2026-W48"  # the meeting the run opens (Monday 23 November 2026)
 TZ = ZoneInfo("Europe/Moscow")  # the portal's default BABEL_DEFAULT_TIMEZONE
 FIRST_MONDAY = date(2024, 1, 1)  # ISO 2024-W01; the first weekly meetings are of W02
 LAST_MONDAY = date(2026, 11, 16)  # 2026-W47: the last meeting held before the run
 TAIL_PER_TEAM = 12  # deals closed since the W47 meeting (10 won): the run's agenda
+# Tools: 30 % imported in the portal's first month, the rest written week after week.
+LAUNCH = datetime(2023, 12, 1, 7, tzinfo=UTC)
+LAUNCH_SHARE = 0.3
+TOOLS_UNTIL = datetime(2026, 11, 24, 12, tzinfo=UTC)  # the newest tool
+DATA_NOW = datetime(2026, 11, 27, 15, tzinfo=UTC)  # nothing in the data happens later
 TARGET_MS = 50.0
 
 TEAMS = [
@@ -128,6 +141,12 @@ ACTIONS = ["Обновить КП под новый прайс", "Записат
            "Созвониться с ЛПРом через месяц", "Проверить сроки отгрузки со склада",
            "Подготовить шаблон письма после выставки", "Разобрать возражение на тренинге"]  # fmt: skip
 REACTIONS = ["none", "replied", "meeting", "changes_requested", "accepted", "rejected"]
+# Searches that find nothing: words the knowledge base lacks, and typos.
+ZERO_QUERIES = ["лизинг", "рассрочка", "маркетплейс", "госзакупки 44-фз", "тендер 223-фз",
+                "импортозамещение", "санкции поставка", "отсрочка платежа 90 дней",
+                "кп на английском", "скрипт входящего звонка", "вебинар", "франшиза",
+                "кп лизинг", "коммерчесоке", "возрожения", "окупаемсть", "сделко",
+                "ткп-2019", "демонтаж", "субподряд"]  # fmt: skip
 PROPOSALS = ("proposal", "tech_proposal")
 # What a lead types in the tag box: whole words, word starts, two-word mixes, codes.
 TYPEAHEAD = [
@@ -227,6 +246,35 @@ def zipf_weights(count: int, exponent: float = 0.8) -> list[float]:
     return list(accumulate(1 / (rank + 1) ** exponent for rank in range(count)))
 
 
+def search_log(rx: random.Random, count: int, people: list[int]) -> list[dict]:
+    """``count`` searches of managers and leads over the three years, in working hours.
+
+    One in seven finds nothing at first, one in seventeen by now (the knowledge base grows).
+    """
+    from portal.search.analysis import normalize_query
+
+    queries = sample_queries(3000, seed=11)
+    start = LAUNCH + timedelta(days=5)
+    days = (DATA_NOW - start).days
+    rows = []
+    for _ in range(count):
+        day = (start + timedelta(days=rx.randrange(days))).astimezone(TZ).date()
+        while day.weekday() >= 5:
+            day -= timedelta(days=2)
+        at = local(day, 9) + timedelta(seconds=rx.randrange(9 * 3600))
+        if at > DATA_NOW:
+            at = DATA_NOW - timedelta(seconds=rx.randrange(86_400))
+        share_zero = 0.14 - 0.08 * (at - start) / (DATA_NOW - start)
+        if rx.random() < share_zero:
+            text, found = rx.choice(ZERO_QUERIES), 0
+        else:
+            text, found = rx.choice(queries), min(2000, int(rx.paretovariate(0.7)))
+        rows.append({"query": text, "normalized": normalize_query(text)[:200],
+                     "user_id": rx.choice(people), "results": found, "created_at": at})  # fmt: skip
+    rows.sort(key=lambda row: row["created_at"])
+    return rows
+
+
 def build(data: Path, deals_n: int, tools_n: int, tags_n: int, reviews_n: int) -> dict:
     """Write the database and the index to ``data`` (which must not exist yet)."""
     rnd = random.Random(20261127)
@@ -276,7 +324,14 @@ def build(data: Path, deals_n: int, tools_n: int, tags_n: int, reviews_n: int) -
         put(User, users)
         all_managers = [m for team in managers_of.values() for m in team]
 
-        # Sales tools (bench/corpus.py), their versions; proposals often have 2–3.
+        # Sales tools (bench/corpus.py), their versions; proposals often have 2–3. Written
+        # over three years (30 % imported at the launch); later versions months apart;
+        # approved tools (and most archived ones) approved hours after their first version.
+        rx = random.Random(20261128)  # the draws format 2 added, apart from the first stream
+        team_of = {m: team for team, ms in managers_of.items() for m in ms}
+        launch_n = max(1, int(tools_n * LAUNCH_SHARE))
+        version_dates: dict[int, list[datetime]] = {}
+        approved_at: dict[int, datetime] = {}
         tools, versions, links_tags, links_segments, attachments = [], [], [], [], []
         tag_ids: dict[str, int] = {}
         segment_ids: dict[str, int] = {}
@@ -286,17 +341,32 @@ def build(data: Path, deals_n: int, tools_n: int, tags_n: int, reviews_n: int) -
             else:
                 version = rnd.choices([1, 2], [85, 15])[0]
             owner = all_managers[(number * 7919) % len(all_managers)]
+            if number <= launch_n:
+                first = LAUNCH + timedelta(days=28) * ((number - 1) / launch_n)
+            else:
+                share = (number - launch_n - 1) / max(1, tools_n - launch_n)
+                first = LAUNCH + timedelta(days=35) + (TOOLS_UNTIL - LAUNCH - timedelta(35)) * share
+            gaps = [timedelta(days=rx.uniform(40, 240)) for _ in range(version - 1)]
+            room = TOOLS_UNTIL - first
+            if sum(gaps, timedelta()) > room:  # a young tool: its versions squeezed in
+                gaps = [gap * (room / sum(gaps, timedelta())) * 0.95 for gap in gaps]
+            dates = list(accumulate([first, *gaps]))
+            version_dates[number] = dates
+            approver = leads[team_of[owner]]
+            if spec.status == "approved" or (spec.status == "archived" and rx.random() < 0.8):
+                approved_at[number] = min(first + timedelta(hours=rx.uniform(1, 72)), DATA_NOW)
             tools.append({"id": number, "kind": spec.kind, "title": spec.title,
                           "summary": spec.summary, "body": spec.body, "status": spec.status,
-                          "version": version, "owner_id": owner, "created_at": spec.updated_at,
-                          "updated_at": spec.updated_at, "view_count": rnd.randrange(200)})  # fmt: skip
+                          "version": version, "owner_id": owner, "created_at": first,
+                          "updated_at": dates[-1], "view_count": rnd.randrange(200),
+                          "approved_at": approved_at.get(number),
+                          "approved_by_id": approver if number in approved_at else None})  # fmt: skip
             for v in range(1, version + 1):
                 title = spec.title if v == version else f"{spec.title} (ред. {v})"[:200]
                 body = spec.body if v == version else spec.body[: len(spec.body) * 3 // 4]
                 versions.append({"tool_id": number, "number": v, "title": title, "body": body,
                                  "change_note": "Первая версия" if v == 1 else "Новые цены",
-                                 "author_id": owner,
-                                 "created_at": spec.updated_at - timedelta(days=30 * (version - v))})  # fmt: skip
+                                 "author_id": owner, "created_at": dates[v - 1]})  # fmt: skip
             for name in spec.tags:
                 tag_ids.setdefault(name, len(tag_ids) + 1)
                 links_tags.append({"tool_id": number, "tag_id": tag_ids[name]})
@@ -310,7 +380,7 @@ def build(data: Path, deals_n: int, tools_n: int, tags_n: int, reviews_n: int) -
                                     "content_type": "application/pdf",
                                     "size": len(spec.attachment_text), "sha256": digest,
                                     "extracted_text": spec.attachment_text,
-                                    "created_at": spec.updated_at})  # fmt: skip
+                                    "created_at": first})  # fmt: skip
         put(Tag, [{"id": i, "name": n} for n, i in tag_ids.items()])
         put(Segment, [{"id": i, "name": n} for n, i in segment_ids.items()])
         put(SalesTool, tools, 2000)
@@ -319,14 +389,27 @@ def build(data: Path, deals_n: int, tools_n: int, tags_n: int, reviews_n: int) -
         put(tool_segments, links_segments)
         put(Attachment, attachments)
         del versions, links_tags, links_segments, attachments
-        tool_version = {t["id"]: t["version"] for t in tools}
         is_proposal = frozenset(t["id"] for t in tools if t["kind"] in PROPOSALS)
         usable = [t["id"] for t in tools if t["status"] == "approved"]
         rnd.shuffle(usable)  # popularity does not follow the id
         usable_cum = zipf_weights(len(usable))
         proposals = [i for i in usable if tools[i - 1]["kind"] in PROPOSALS]
         proposals_cum = zipf_weights(len(proposals))
+        launched = [i for i in usable if approved_at[i] < LAUNCH + timedelta(days=31)]
         del tools
+
+        def available(pool: list[int], cum: list[float], at: datetime) -> int:
+            """A Zipf-popular tool of ``pool`` already approved at ``at``."""
+            for _ in range(60):
+                tool = pool[bisect(cum, rx.random() * cum[-1])]
+                if approved_at[tool] <= at:
+                    return tool
+            fallback = [t for t in launched if t in is_proposal] if pool is proposals else launched
+            return rx.choice(fallback)
+
+        def version_at(tool: int, at: datetime) -> int:
+            """The newest version of the tool written before ``at``."""
+            return max(1, bisect(version_dates[tool], at))
 
         # Deals: spread over the teams and their managers; ~8 % still open.
         period_start = local(FIRST_MONDAY, 10)
@@ -365,26 +448,39 @@ def build(data: Path, deals_n: int, tools_n: int, tags_n: int, reviews_n: int) -
                           "source": "import", "updated_at": closed})  # fmt: skip
         put(Deal, deals)
 
-        # КП and ТКП sent in ~35 % of deals (all of the next agenda's), 1–3 sends each.
+        # КП and ТКП sent in ~35 % of deals (all of the next agenda's), 1–3 sends each: a
+        # proposal approved before the first send, in its version of the day (now and then
+        # the one before); a resend after "changes requested" carries the newest version.
+        # Newer versions draw somewhat more acceptances; reactions come hours to days later.
         sends, sent_in = [], defaultdict(dict)
         for deal in deals:
             if not proposals or (rnd.random() >= 0.35 and deal["id"] <= deals_n - tail_n):
                 continue
             end = deal["closed_at"] or local(LAST_MONDAY, 10)
-            when = deal["created_at"]
-            tool = proposals[bisect(proposals_cum, rnd.random() * proposals_cum[-1])]
-            version = rnd.randint(1, tool_version[tool])
+            when, times = deal["created_at"], []
             for _ in range(rnd.choices([1, 2, 3], [55, 30, 15])[0]):
                 when = when + (end - when) * rnd.uniform(0.1, 0.6)
-                reaction = rnd.choice(REACTIONS)
+                times.append(when)
+            tool = available(proposals, proposals_cum, times[0])
+            version = version_at(tool, times[0])
+            if version > 1 and rx.random() < 0.15:
+                version -= 1
+            reaction = "none"
+            for when in times:
+                if reaction == "changes_requested":
+                    version = version_at(tool, when)
+                better = 3 * (version - 1)
+                reaction = rx.choices(REACTIONS, [34 - better, 20, 12, 14, 10 + 2 * better,
+                                                  10 - better // 3])[0]  # fmt: skip
+                reacted = when + timedelta(hours=min(400.0, rx.lognormvariate(3.0, 1.0)))
+                if reaction != "none" and reacted > DATA_NOW:
+                    reaction = "none"
                 sends.append({"deal_id": deal["id"], "tool_id": tool, "version": version,
                               "sent_at": when, "reaction": reaction,
-                              "reacted_at": None if reaction == "none" else
-                              when + timedelta(hours=rnd.randrange(1, 96)),
+                              "reacted_at": None if reaction == "none" else reacted,
                               "created_by_id": deal["manager_id"], "created_at": when,
-                              "updated_at": when})  # fmt: skip
+                              "updated_at": reacted if reaction != "none" else when})  # fmt: skip
                 sent_in[deal["id"]][tool] = version
-                version = min(tool_version[tool], version + 1)
         put(ProposalSend, sends)
         del sends
 
@@ -467,11 +563,9 @@ def build(data: Path, deals_n: int, tools_n: int, tags_n: int, reviews_n: int) -
                 if rnd.random() < 0.6 and len(chosen) < wanted:
                     chosen[tool] = version
             while len(chosen) < wanted:
-                tool = usable[bisect(usable_cum, rnd.random() * usable_cum[-1])]
+                tool = available(usable, usable_cum, at)
                 if tool not in chosen:
-                    chosen[tool] = (
-                        rnd.randint(1, tool_version[tool]) if tool in is_proposal else None
-                    )
+                    chosen[tool] = version_at(tool, at) if tool in is_proposal else None
             lesson = ""
             if rnd.random() < 0.5:
                 lesson = rnd.choice(LESSONS).format(m=rnd.randint(4, 30), city=rnd.choice(CITIES))
@@ -504,6 +598,7 @@ def build(data: Path, deals_n: int, tools_n: int, tags_n: int, reviews_n: int) -
         put(MeetingItem, item_rows)
         put(ReviewTool, tag_rows)
         put(ActionItem, action_rows)
+        put(SearchQueryLog, search_log(rx, deals_n, all_managers + list(leads.values())))
         # Drafts captured at meetings: 1 % of the tools come from a reviewed deal.
         captured = rnd.sample(review_rows, min(len(review_rows), tools_n // 100))
         for tool_id, review in zip(range(tools_n, 0, -97), captured, strict=False):
@@ -635,55 +730,72 @@ class Action:
         self.statement_seconds: dict[str, float] = {}
 
 
+SIZES = [
+    ("deals", Deal),
+    ("sales tools", SalesTool),
+    ("tool versions", ToolVersion),
+    ("review tags", ReviewTool),
+    ("deal reviews", DealReview),
+    ("meetings", Meeting),
+    ("agenda items", MeetingItem),
+    ("proposal sends", ProposalSend),
+    ("action items", ActionItem),
+    ("search queries", SearchQueryLog),
+    ("users", User),
+]
+
+
+def open_copy(data: Path, info: dict, workdir: Path, **config):
+    """Copy the kept database and index into ``workdir``; the app on the copy, described.
+
+    The copy's indexes are brought in line with the models first (see ``sync_indexes``).
+    """
+    started = time.perf_counter()
+    shutil.copy2(data / "bench.db", workdir / "bench.db")
+    shutil.copytree(data / "search_index", workdir / "search_index")
+    copy_s = time.perf_counter() - started
+    db_mb = (data / "bench.db").stat().st_size / 1e6
+    index_mb = sum(f.stat().st_size for f in (data / "search_index").rglob("*") if f.is_file())
+    app = make_app(workdir / "bench.db", workdir / "search_index", **config)
+    app.test_client_class = CsrfClient
+    with app.app_context():
+        changed = sync_indexes()
+        sizes = {
+            name: db.session.scalar(select(func.count()).select_from(model))
+            for name, model in SIZES
+        }
+        closed_deals = db.session.scalar(
+            select(func.count(Deal.id)).where(Deal.closed_at.is_not(None))
+        )
+    print(
+        "data: "
+        + ", ".join(f"{n:,} {name}" for name, n in sizes.items())
+        + f" ({closed_deals:,} deals closed)"
+    )
+    print(
+        f"      database {db_mb:.0f} MB, search index {index_mb / 1e6:.0f} MB "
+        f"({info['indexed']:,} tools); built in {info['seconds']:.0f} s on {info['built'][:10]}, "
+        f"copied for this run in {copy_s:.1f} s"
+        + (f"; indexes synced with the models: {' '.join(changed)}" if changed else "")
+    )
+    return app
+
+
+def close_app(app) -> None:
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
 def run(args, data: Path, info: dict) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="planerka-bench-meeting-"))
     try:
-        started = time.perf_counter()
-        shutil.copy2(data / "bench.db", workdir / "bench.db")
-        shutil.copytree(data / "search_index", workdir / "search_index")
-        copy_s = time.perf_counter() - started
-        db_mb = (data / "bench.db").stat().st_size / 1e6
-        index_mb = sum(f.stat().st_size for f in (data / "search_index").rglob("*") if f.is_file())
         # --defer-index: saves leave their outbox rows instead of updating the index
         # before the response (what "add a tag" costs without that update).
         extra = {"SEARCH_APPLY_ON_COMMIT": False} if args.defer_index else {}
-        app = make_app(workdir / "bench.db", workdir / "search_index", **extra)
-        app.test_client_class = CsrfClient
-        with app.app_context():
-            changed = sync_indexes()
-            sizes = {
-                name: db.session.scalar(select(func.count()).select_from(model))
-                for name, model in [
-                    ("deals", Deal),
-                    ("sales tools", SalesTool),
-                    ("tool versions", ToolVersion),
-                    ("review tags", ReviewTool),
-                    ("deal reviews", DealReview),
-                    ("meetings", Meeting),
-                    ("agenda items", MeetingItem),
-                    ("proposal sends", ProposalSend),
-                    ("action items", ActionItem),
-                    ("users", User),
-                ]
-            }
-            closed_deals = db.session.scalar(
-                select(func.count(Deal.id)).where(Deal.closed_at.is_not(None))
-            )
-        print(
-            "data: "
-            + ", ".join(f"{n:,} {name}" for name, n in sizes.items())
-            + f" ({closed_deals:,} deals closed)"
-        )
-        print(
-            f"      database {db_mb:.0f} MB, search index {index_mb / 1e6:.0f} MB "
-            f"({info['indexed']:,} tools); built in {info['seconds']:.0f} s on {info['built'][:10]}, "
-            f"copied for this run in {copy_s:.1f} s"
-            + (f"; indexes synced with the models: {' '.join(changed)}" if changed else "")
-        )
+        app = open_copy(data, info, workdir, **extra)
         measure(app, args)
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        close_app(app)
     finally:
         if args.keep:
             print(f"kept {workdir}")
