@@ -1,8 +1,8 @@
-"""Planning meetings: agenda items, deal reviews with tagged tools, action items; drafts remember the meeting they came from.
+"""Planning meetings: agenda items, deal reviews with tagged tools, action items; drafts remember the meeting they came from; covering indexes for the reports.
 
 Revision ID: 0005_meetings
 Revises: 0004_segment_rules
-Create Date: 2026-11-28 01:41:57.125429
+Create Date: 2026-11-28 02:15:20.570002
 
 """
 from alembic import op
@@ -84,7 +84,6 @@ def upgrade():
     )
     with op.batch_alter_table('deal_reviews', schema=None) as batch_op:
         batch_op.create_index('ix_deal_reviews_created_at', ['created_at', 'deal_id'], unique=False)
-        batch_op.create_index('ix_deal_reviews_created_deal', ['created_at', 'deal_id'], unique=False)
         batch_op.create_index('ix_deal_reviews_deal', ['deal_id'], unique=False)
 
     op.create_table('action_items',
@@ -178,7 +177,6 @@ def downgrade():
     op.drop_table('action_items')
     with op.batch_alter_table('deal_reviews', schema=None) as batch_op:
         batch_op.drop_index('ix_deal_reviews_deal')
-        batch_op.drop_index('ix_deal_reviews_created_deal')
         batch_op.drop_index('ix_deal_reviews_created_at')
 
     op.drop_table('deal_reviews')

@@ -106,8 +106,6 @@ class DealReview(db.Model):
     __table_args__ = (
         UniqueConstraint("meeting_id", "deal_id", name="uq_deal_reviews_meeting_deal"),
         Index("ix_deal_reviews_deal", "deal_id"),
-        # The reports' weekly trends read reviews by date.
-        Index("ix_deal_reviews_created_deal", "created_at", "deal_id"),
         # The dashboard counts reviews by the week they were held.
         Index("ix_deal_reviews_created_at", "created_at", "deal_id"),
     )

@@ -123,7 +123,7 @@ class UsageRow:
 def _only(column, ids):
     """``column IN ids`` as a filter on rows already found, not as an index probe.
 
-    Without ``+ 0`` SQLite probes the (deal_id, tool_id) index once per deal *and* listed
+    Without ``+ 0`` SQLite probes the (tool_id, deal_id) index once per deal *and* listed
     tool (200 tools × 18,000 won deals of a year: 700 ms) instead of reading each deal's
     three tags and keeping those listed (30 ms).
     """
