@@ -184,8 +184,23 @@
       setActive(options().length ? 0 : -1);
     }
   });
-  // After a tag, a key move or a saved lesson the server marks the field to go back to
-  // with autofocus, which htmx honours when it swaps the fragment in.
+  // After a tag, a key move or a saved lesson the server marks the field to go back to with
+  // autofocus. htmx would honour it only when the swap settles, a moment later, when the
+  // presenter may already have pressed Escape and a shortcut that then lands in the field.
+  // So take the field back in the same tick as the swap, and only if the keyboard has not
+  // moved since the request left; either way htmx finds no autofocus left to act on.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.xhr) event.detail.xhr.planerkaFocus = document.activeElement;
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr) xhr.planerkaFocusKept = document.activeElement === xhr.planerkaFocus;
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var marked = Array.prototype.slice.call(document.querySelectorAll("main [autofocus]"));
+    marked.forEach(function (el) { el.removeAttribute("autofocus"); });
+    if (marked.length && event.detail.xhr && event.detail.xhr.planerkaFocusKept) marked[0].focus();
+  });
   document.addEventListener("htmx:afterSettle", startTimer);
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("#help-button")) toggleHelp();
