@@ -283,8 +283,13 @@ def build(data: Path, deals_n: int, tools_n: int, tags_n: int, reviews_n: int) -
     started = time.perf_counter()
     with app.app_context():
         db.create_all()
+        # Per connection and outside any transaction: the engine begins every
+        # transaction itself (BEGIN IMMEDIATE for writes), where this pragma is refused.
+        event.listen(
+            db.engine, "connect", lambda conn, _record: conn.execute("PRAGMA synchronous=OFF")
+        )
+        db.engine.dispose()
         session = db.session
-        session.execute(text("PRAGMA synchronous=OFF"))
 
         def put(model, rows: list[dict], chunk: int = 10_000) -> None:
             table = model.__table__ if hasattr(model, "__table__") else model
@@ -617,8 +622,12 @@ def build(data: Path, deals_n: int, tools_n: int, tags_n: int, reviews_n: int) -
         indexed_at = time.perf_counter()
         indexed = search.rebuild_index()
         index_s = time.perf_counter() - indexed_at
-        session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         db.session.remove()
+        raw = db.engine.raw_connection()
+        try:
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
         db.engine.dispose()
     return {"rows": counts, "rows_seconds": round(rows_s, 1), "indexed": indexed,
             "index_seconds": round(index_s, 1)}  # fmt: skip

@@ -16,13 +16,21 @@ from .extensions import babel, csrf, db, htmx, login_manager, migrate
 from .translations_build import compile_stale_catalogs
 from .web.errors import init_errors
 from .web.formatting import init_formatting
+from .web.load_shedding import init_load_shedding
+from .web.request_log import init_request_log
 from .web.security import init_security
 
 
 class BoundedIntConverter(IntegerConverter):
-    def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**63 - 1)
-        super().__init__(map, *args, **kwargs)
+    """Ids beyond the database's 64-bit integers match as 0, which no row has: a 404.
+
+    Refusing them in the converter instead (``max=``) makes werkzeug answer a PUT or PATCH
+    with 405 ("only GET here") rather than 404."""
+
+    def to_python(self, value: str):
+        if len(value) > 18 and int(value) > 2**63 - 1:
+            return 0
+        return super().to_python(value)
 
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -70,11 +78,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_template_globals(app)
 
     from .cli import register_cli
+    from .ops.cli import register_ops_cli
     from .search import init_search, register_search_cli
 
     init_search(app)
     register_cli(app)
+    register_ops_cli(app)
     register_search_cli(app)
+    # WSGI wrappers last: the request log outermost, so it sees shed requests too.
+    init_load_shedding(app)
+    init_request_log(app)
     return app
 
 
@@ -122,6 +135,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(meetings_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    from .jobs import bp as jobs_bp
+
+    app.register_blueprint(jobs_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # bearer tokens only: no ambient cookie credentials to forge
 

@@ -71,6 +71,16 @@ class Config:
     IMPORTS_DIR = os.environ.get("IMPORTS_DIR", str(INSTANCE_DIR / "imports"))
     IMPORT_MAX_BYTES = _env_int("IMPORT_MAX_MB", 50) * 1024 * 1024
     SEARCH_WRITER_TIMEOUT = float(os.environ.get("SEARCH_WRITER_TIMEOUT", "5"))
+    # Background jobs (portal/jobs): progress and output files live in JOBS_DIR, by default
+    # next to IMPORTS_DIR; a running job whose heartbeat is older than JOB_STALE_SECONDS was
+    # killed with its worker and is queued again (or failed after JOB_MAX_ATTEMPTS).
+    JOBS_DIR = os.environ.get("JOBS_DIR") or None
+    JOB_API_WAIT_SECONDS = float(os.environ.get("JOB_API_WAIT_SECONDS", "20"))
+    JOB_WEB_WAIT_SECONDS = float(os.environ.get("JOB_WEB_WAIT_SECONDS", "2"))
+    JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", "5"))
+    JOB_STALE_SECONDS = float(os.environ.get("JOB_STALE_SECONDS", "60"))
+    JOB_MAX_ATTEMPTS = _env_int("JOB_MAX_ATTEMPTS", 2)
+    JOB_OUTPUT_KEEP_SECONDS = _env_int("JOB_OUTPUT_KEEP_SECONDS", 24 * 3600)
 
     BABEL_DEFAULT_LOCALE = "ru"
     BABEL_DEFAULT_TIMEZONE = os.environ.get("PLANERKA_TIMEZONE", "Europe/Moscow")
@@ -90,6 +100,12 @@ class Config:
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 14
     SESSION_IDLE_DAYS = 14
+
+    # Load shedding, per worker process (portal/web/load_shedding.py); 0 turns it off.
+    LOAD_SHED_MAX_IN_FLIGHT = _env_int("LOAD_SHED_MAX_IN_FLIGHT", 3)
+    LOAD_SHED_WAIT_MS = _env_int("LOAD_SHED_WAIT_MS", 200)
+    LOAD_SHED_MAX_WAITING = _env_int("LOAD_SHED_MAX_WAITING", 8)
+    LOAD_SHED_RETRY_AFTER = _env_int("LOAD_SHED_RETRY_AFTER", 2)
 
     PASSWORD_MIN_LENGTH = 10
     LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 5)
@@ -128,6 +144,9 @@ class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-secret-key-not-for-production"
     SQLALCHEMY_DATABASE_URI = "sqlite://"  # tests pass a real file path
+    # Off: Flask's test client does not close unbuffered responses, which is when a slot is
+    # given back. tests/test_load_shedding.py turns it on against a real server.
+    LOAD_SHED_MAX_IN_FLIGHT = 0
     LOGIN_MAX_FAILURES = 5
 
     @classmethod

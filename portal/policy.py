@@ -118,6 +118,10 @@ RULES: dict[str, Rule] = {
     "deals.import": _roles(Role.LEAD, Role.HEAD, Role.ADMIN),
     # Import rows and see import reports of any team, not only one's own.
     "deals.all_teams": _roles(Role.HEAD, Role.ADMIN),
+    # A kept CRM upload (``obj`` is the uploader's id): its uploader, heads and admins.
+    "deals.open_upload": lambda user, owner_id: (
+        Role(user.role) in ORG_WIDE_ROLES or (owner_id is not None and owner_id == user.id)
+    ),
     "stages.manage": _roles(Role.ADMIN, Role.HEAD),
     # Planning meetings: the team follows its own, leads run their team's, heads and admins any.
     "meeting.view": _see_team,

@@ -483,7 +483,7 @@ def test_adoption_gap_opens_a_meeting_when_the_team_has_none_open(app, make, org
 def test_adoption_gap_is_refused_for_another_teams_lead_and_for_managers(app, make, org):
     spin = make.tool(org.lead, title="СПИН-вопросы", kind="technique")
     open_meeting(app, org.lead, org.team_id, "2026-W41")
-    assert gap(signed_in(app, org.rival), org.petrov, spin).status_code == 403
+    assert gap(signed_in(app, org.rival), org.petrov, spin).status_code == 404
     assert gap(signed_in(app, org.kozlov), org.petrov, spin).status_code == 403
     browser = signed_in(app, org.lead)
     assert browser.post("/reports/adoption/gap", data={"manager_id": "Петров",

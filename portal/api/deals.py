@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import current_app, jsonify, request, url_for
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from ..database import read_transaction
 from ..deals import services as deals
-from ..deals.importing import ImportFileError, parse_deal_file
 from ..extensions import db
 from ..models import Deal, User
 from ..policy import can
+from ..storage import DISK_FULL_MESSAGE, DISK_FULL_STATUS
 from . import bp
 from .auth import api_user
 from .common import ApiError, is_id, isoformat, json_body, paginated, pagination
@@ -257,30 +258,55 @@ def import_deals():
                        fields={"format": _l("auto, amocrm, bitrix24 or generic.")})  # fmt: skip
     dry_run = _bool_form("dry_run")
     skip_errors = _bool_form("skip_errors")
-    from ..deals import uploads
+    from ..deals import import_job, uploads
+    from ..jobs import runner as jobs
 
     try:
-        _token, path, sha = uploads.save_upload(
+        _token, path, _sha = uploads.save_upload(
             upload.stream, upload.filename, current_app.config["IMPORT_MAX_BYTES"]
         )
     except uploads.UploadTooLarge:
         raise ApiError(413, _l("The file is too large.")) from None
-    try:
-        parsed = parse_deal_file(path, upload.filename, fmt, stage_map=deals.stage_map())
-        outcome = deals.import_deals(
-            user, parsed, filename=upload.filename, sha256=sha, dry_run=dry_run,
-            skip_errors=skip_errors, timezone=current_app.config["BABEL_DEFAULT_TIMEZONE"],
-        )  # fmt: skip
-    except ImportFileError as error:
-        raise ApiError(
-            422, error.message, code="unreadable_file", fields={"file": error.message}
-        ) from None
-    finally:
-        Path(path).unlink(missing_ok=True)
-    body = outcome.as_api()
-    if outcome.import_id and outcome.errors:
-        body["error_report_url"] = url_for("deals.import_errors", import_id=outcome.import_id)
-    return jsonify(body)
+    except uploads.UploadDiskFull:
+        raise ApiError(DISK_FULL_STATUS, DISK_FULL_MESSAGE, code="disk_full") from None
+    params = import_job.import_params(path, upload.filename, fmt, dry_run=dry_run,
+                                      skip_errors=skip_errors, remove_file=True,
+                                      locale=str(get_locale() or "ru"))  # fmt: skip
+    job = jobs.submit_job(import_job.KIND, user, params)
+    finished = jobs.wait_for_job(job.id, current_app.config["JOB_API_WAIT_SECONDS"])
+    # The import may still hold the write lock: this POST only reads from here on.
+    with read_transaction():
+        if not finished:
+            # Still running: the client polls GET /jobs/{id} for the same result.
+            response = jsonify({"job": job_json(job)})
+            response.status_code = 202
+            response.headers["Location"] = url_for("api.get_job", job_id=job.id)
+            return response
+        db.session.refresh(job)
+        return jsonify(import_job_result(job))
+
+
+def import_job_result(job) -> dict:
+    """The contract body of a finished deal import, or the ApiError it failed with."""
+    if job.status == "failed":
+        result = job.result or {}
+        code = result.get("code")
+        if code == "unreadable_file":
+            raise ApiError(422, job.message, code=code, fields={"file": job.message})
+        raise ApiError(result.get("http_status", 500), job.message, code=code)
+    body = {k: v for k, v in job.result.items() if k != "import_id"}
+    if job.result.get("import_id") and job.result.get("errors"):
+        body["error_report_url"] = url_for("deals.import_errors",
+                                           import_id=job.result["import_id"])  # fmt: skip
+    return body
+
+
+def job_json(job) -> dict:
+    from ..jobs.runner import job_state
+
+    state = job_state(job)
+    return {"id": job.id, "kind": job.kind, "status": state["status"], "done": state["done"],
+            "total": state["total"], "url": url_for("api.get_job", job_id=job.id)}  # fmt: skip
 
 
 @bp.route("/deals/<int:deal_id>/proposal-sends", methods=["POST"])

@@ -254,12 +254,36 @@ PATHS.update(
                         }
                     },
                 },  # fmt: skip
+                "description": (
+                    "Runs as a background job. The request waits for it up to "
+                    "JOB_API_WAIT_SECONDS (20 s) and answers as before; a longer import "
+                    "answers 202 with the job, whose `url` gives the same result when done."
+                ),
                 "responses": {
                     "200": _json("ImportResult"),
+                    "202": _json("JobAccepted", "Still running: poll the job's url"),
                     **WRITE_ERRORS,
                     "413": _error("File too large"),
+                    "507": _error("The server's disk is full; nothing was saved"),
                 },  # fmt: skip
             }
+        },
+        "/jobs/{id}": {
+            "parameters": [_path_int("id")],
+            "get": {
+                "operationId": "getJob",
+                "summary": "Status and progress of a background job; its result once done",
+                "description": (
+                    "Only the user who started the job (or an admin) sees it; others get 404. "
+                    "`result` is present when a deal import is done (the body of "
+                    "POST /deals/import); `error` when the job failed."
+                ),
+                "responses": {
+                    "200": _json("JobStatus"),
+                    **STANDARD_ERRORS,
+                    "404": _error("Not found"),
+                },  # fmt: skip
+            },
         },
         "/deals/{id}/proposal-sends": {
             "parameters": [_path_int("id")],
@@ -708,6 +732,40 @@ SCHEMAS: dict = {
                     "type": "object",
                     "required": ["row", "message"],
                     "properties": {"row": {"type": "integer"}, "message": {"type": "string"}},
+                },
+            },
+        },
+    },  # fmt: skip
+    "Job": {
+        "type": "object",
+        "required": ["id", "kind", "status", "done", "total", "url"],
+        "properties": {
+            "id": {"type": "integer"},
+            "kind": {"type": "string", "enum": ["deal_import", "report_export"]},
+            "status": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+            "done": {"type": "integer", "description": "Rows (or parts) done so far"},
+            "total": {"type": ["integer", "null"]},
+            "url": {"type": "string", "description": "GET it for status and result"},
+            "message": {"type": "string"},
+        },
+    },  # fmt: skip
+    "JobAccepted": {
+        "type": "object",
+        "required": ["job"],
+        "properties": {"job": {"$ref": "#/components/schemas/Job"}},
+    },
+    "JobStatus": {
+        "type": "object",
+        "required": ["job"],
+        "properties": {
+            "job": {"$ref": "#/components/schemas/Job"},
+            "result": {"$ref": "#/components/schemas/ImportResult"},
+            "error": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "status": {"type": "integer"},
                 },
             },
         },

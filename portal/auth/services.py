@@ -12,9 +12,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..database import read_transaction, write_transaction
 from ..extensions import db
 from ..models import ApiToken, LoginAttempt, Role, Team, User, UserSession
 from ..models.base import utcnow
+from ..web.plain_text import clean_line
 
 EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;.]{2,}$")
 # Compared against when the e-mail is unknown, so a wrong e-mail costs as much
@@ -74,7 +76,7 @@ def parse_role(role: str) -> Role:
 
 
 def get_or_create_team(name: str) -> Team:
-    name = " ".join((name or "").split())
+    name = " ".join(clean_line(name).split())
     if not name:
         raise AccountError(_l("The team needs a name."), "team")
     team = db.session.scalar(select(Team).where(func.lower(Team.name) == name.lower()))
@@ -87,7 +89,7 @@ def get_or_create_team(name: str) -> Team:
 
 def create_team(name: str) -> Team:
     """Create a team; a second team of the same name (any case) is refused."""
-    name = " ".join((name or "").split())
+    name = " ".join(clean_line(name).split())
     if not name:
         raise AccountError(_l("The team needs a name."), "name")
     if db.session.scalar(select(Team.id).where(func.lower(Team.name) == name.lower())):
@@ -99,7 +101,7 @@ def create_team(name: str) -> Team:
 
 
 def update_team(team: Team, name: str, is_active: bool) -> Team:
-    name = " ".join((name or "").split())
+    name = " ".join(clean_line(name).split())
     if not name:
         raise AccountError(_l("The team needs a name."), "name")
     clash = db.session.scalar(
@@ -125,7 +127,7 @@ def create_user(
 ) -> User:
     """Create an active user; ``team_name`` creates that team when it does not exist."""
     email = validate_email(email)
-    name = " ".join((name or "").split())
+    name = " ".join(clean_line(name).split())
     if not name:
         raise AccountError(_l("Enter the person's name."), "name")
     role_value = parse_role(role)
@@ -162,7 +164,7 @@ def update_user(
     email = validate_email(email)
     if db.session.scalar(select(User.id).where(User.email == email, User.id != user.id)):
         raise AccountError(_l("A user with this e-mail already exists."), "email")
-    name = " ".join((name or "").split())
+    name = " ".join(clean_line(name).split())
     if not name:
         raise AccountError(_l("Enter the person's name."), "name")
     role_value = parse_role(role)
@@ -221,20 +223,25 @@ def authenticate(
     email = normalize_email(email)[:254]
     ip = (ip or "unknown")[:64]
     since = utcnow() - timedelta(seconds=window_seconds)
-    if (
-        _recent_failures(LoginAttempt.email, email, since) >= max_failures
-        or _recent_failures(LoginAttempt.ip, ip, since) >= max_failures * 4
-    ):
-        return SignInResult(None, throttled=True)
-    user = db.session.scalar(select(User).where(User.email == email))
-    hash_to_check = user.password_hash if user is not None else _DUMMY_HASH
-    password_ok = check_password_hash(hash_to_check, password or "")
-    if user is None or not password_ok or not user.is_active:
-        db.session.add(LoginAttempt(email=email, ip=ip))
-        db.session.commit()
-        return SignInResult(None)
-    db.session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+    # Read, then check the (deliberately slow) hash without holding the write lock.
     db.session.commit()
+    with read_transaction():
+        if (
+            _recent_failures(LoginAttempt.email, email, since) >= max_failures
+            or _recent_failures(LoginAttempt.ip, ip, since) >= max_failures * 4
+        ):
+            db.session.commit()
+            return SignInResult(None, throttled=True)
+        user = db.session.scalar(select(User).where(User.email == email))
+        hash_to_check = user.password_hash if user is not None else _DUMMY_HASH
+        active = user is not None and user.is_active
+        db.session.commit()
+    password_ok = check_password_hash(hash_to_check, password or "")
+    with write_transaction():
+        if not (active and password_ok):
+            db.session.add(LoginAttempt(email=email, ip=ip))
+            return SignInResult(None)
+        db.session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
     return SignInResult(user)
 
 
@@ -263,8 +270,8 @@ def load_session_user(token: str, idle_days: int = 14) -> User | None:
     if not user.is_active:
         return None
     if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
-        row.last_seen_at = now
-        db.session.commit()
+        with write_transaction():  # any request, GET included, may touch the session
+            row.last_seen_at = now
     user.session_token = token
     return user
 
@@ -311,7 +318,7 @@ def change_password(
 
 def create_api_token(user: User, name: str = "") -> tuple[ApiToken, str]:
     """Make a bearer token; the secret is returned once and only its hash is kept."""
-    name = " ".join((name or "").split())[:80] or "API"
+    name = " ".join(clean_line(name).split())[:80] or "API"
     secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user=user, name=name, token_hash=_sha256(secret), prefix=secret[:10])
     db.session.add(token)
@@ -347,8 +354,8 @@ def user_for_api_token(secret: str) -> User | None:
         return None
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > LAST_SEEN_RESOLUTION:
-        token.last_used_at = now
-        db.session.commit()
+        with write_transaction():  # GET requests of the API too
+            token.last_used_at = now
     return token.user
 
 

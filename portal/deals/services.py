@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, select, update
 
 from ..database import LIKE_ESCAPE, contains_pattern
 from ..extensions import db
+from ..faults import checkpoint
 from ..models import (
     PROPOSAL_KINDS,
     Deal,
@@ -32,6 +33,7 @@ from ..models import (
 )
 from ..models.base import utcnow
 from ..policy import can, deal_owner_scope, deal_scope
+from ..web.plain_text import clean_line
 
 STATUSES = [s.value for s in DealStatus]
 REACTIONS = [r.value for r in Reaction]
@@ -132,7 +134,7 @@ class DealInput:
 
 def validate_deal(data: DealInput) -> None:
     errors: dict[str, object] = {}
-    if not (data.title or "").strip():
+    if not clean_line(data.title):
         errors["title"] = _l("Give the deal a title.")
     if data.status not in STATUSES:
         errors["status"] = _l("Status must be open, won or lost.")
@@ -152,16 +154,16 @@ def _deal_values(data: DealInput) -> dict:
     if closed_at is None and data.status != DealStatus.OPEN.value:
         closed_at = utcnow()
     return {
-        "external_id": str(data.external_id).strip()[:64] or None if data.external_id else None,
-        "title": data.title.strip()[:300],
-        "client": (data.client or "").strip()[:300],
-        "segment": (data.segment or "").strip()[:80] or None,
+        "external_id": clean_line(str(data.external_id))[:64] or None if data.external_id else None,
+        "title": clean_line(data.title)[:300],
+        "client": clean_line(data.client)[:300],
+        "segment": clean_line(data.segment)[:80] or None,
         "manager_id": data.manager.id,
         "team_id": data.manager.team_id,
         "amount": data.amount.quantize(Decimal("0.01")) if data.amount is not None else None,
         "currency": data.currency.upper(),
-        "stage": (data.stage or "").strip()[:120] or None,
-        "pipeline": (data.pipeline or "").strip()[:120] or None,
+        "stage": clean_line(data.stage)[:120] or None,
+        "pipeline": clean_line(data.pipeline)[:120] or None,
         "status": data.status,
         "created_at": data.created_at,  # None: keep what the deal has (or now, for a new one)
         "closed_at": closed_at if data.status != DealStatus.OPEN.value else data.closed_at,
@@ -662,6 +664,8 @@ def _upsert_rows(rows, outcome: ImportOutcome, progress, *, write: bool, source:
         done += len(chunk)
         if progress:
             progress(done)
+        if write:
+            checkpoint("import.between_chunks")
 
 
 def _differs(old, new) -> bool:

@@ -11,17 +11,22 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from ..auth import services as accounts
+from ..database import read_transaction
 from ..extensions import db
+from ..jobs import runner as jobs
+from ..jobs.views import render_job_progress
 from ..models import User
 from ..policy import can, team_scope
+from ..storage import DISK_FULL_MESSAGE, DISK_FULL_STATUS
 from ..web.access import require
 from ..web.htmx import is_htmx, render_page_or_fragment
-from . import bp, services, uploads
+from . import bp, import_job, services, uploads
 from .forms import (
     DealForm,
     ImportConfirmForm,
@@ -286,12 +291,18 @@ def import_upload():
         upload = form.file.data
         try:
             token, path, _sha = uploads.save_upload(
-                upload.stream, upload.filename or "deals", current_app.config["IMPORT_MAX_BYTES"]
+                upload.stream,
+                upload.filename or "deals",
+                current_app.config["IMPORT_MAX_BYTES"],
+                owner_id=current_user.id,
             )
         except uploads.UploadTooLarge:
             mb = current_app.config["IMPORT_MAX_BYTES"] // (1024 * 1024)
             return render_template("deals/import.html", form=form,
                                    file_error=_("The file is larger than %(mb)d MB.", mb=mb)), 413  # fmt: skip
+        except uploads.UploadDiskFull:
+            return render_template("deals/import.html", form=form,
+                                   file_error=DISK_FULL_MESSAGE), DISK_FULL_STATUS  # fmt: skip
         return redirect(url_for("deals.import_preview", token=token, format=form.format.data,
                                 name=(upload.filename or "deals")[:200]), code=303)  # fmt: skip
     status = 422 if request.method == "POST" else 200
@@ -301,7 +312,7 @@ def import_upload():
 @bp.route("/deals/import/<token>")
 @require("deals.import")
 def import_preview(token: str):
-    path = uploads.find_upload(token) or abort(404)
+    path = uploads.find_upload(token, current_user) or abort(404)
     fmt = request.args.get("format", "auto")
     fmt = fmt if fmt in ("auto", "amocrm", "bitrix24", "generic") else "auto"
     return _preview(token, path, fmt, request.args.get("segment_column", "").strip()[:120],
@@ -312,7 +323,7 @@ def import_preview(token: str):
 @require("deals.import")
 def import_resolve_manager(token: str):
     """One click for an unknown manager: create them, or map the name to a user."""
-    path = uploads.find_upload(token) or abort(404)
+    path = uploads.find_upload(token, current_user) or abort(404)
     name = request.form.get("name", "").strip()[:200]
     action = request.form.get("action")
     form = ImportConfirmForm()
@@ -349,29 +360,42 @@ def import_resolve_manager(token: str):
 @bp.route("/deals/import/<token>/run", methods=["POST"])
 @require("deals.import")
 def import_run(token: str):
-    path = uploads.find_upload(token) or abort(404)
+    """Start the import as a background job; small files finish while we wait a moment."""
+    path = uploads.find_upload(token, current_user) or abort(404)
     form = ImportConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    filename = request.form.get("filename", path.name)[:200]
-    try:
-        parsed = parse_deal_file(path, filename, form.format.data or "auto",
-                                 stage_map=services.stage_map(),
-                                 segment_column=form.segment_column.data or None,
-                                 column_overrides=_overrides(request.form))  # fmt: skip
-    except ImportFileError as error:
-        return render_template(
-            "deals/import.html", form=ImportUploadForm(), file_error=error.message
-        ), 422
-    outcome = services.import_deals(
-        current_user, parsed, filename=filename, sha256=uploads.file_sha256(path), dry_run=False,
-        skip_errors=form.skip_errors.data, timezone=current_app.config["BABEL_DEFAULT_TIMEZONE"],
+    params = import_job.import_params(
+        path, request.form.get("filename", path.name)[:200], form.format.data or "auto",
+        dry_run=False, skip_errors=bool(form.skip_errors.data),
+        segment_column=form.segment_column.data, overrides=_overrides(request.form), token=token,
+        remove_file=False, locale=str(get_locale() or "ru"),
     )  # fmt: skip
-    if not outcome.written:
-        return _preview(token, path, form.format.data or "auto", form.segment_column.data,
-                        filename, status=422, overrides=_overrides(request.form))  # fmt: skip
-    path.unlink(missing_ok=True)
-    return render_template("deals/import_result.html", outcome=outcome)
+    job = jobs.submit_job(import_job.KIND, current_user, params)
+    jobs.wait_for_job(job.id, current_app.config["JOB_WEB_WAIT_SECONDS"])
+    # The import may still hold the write lock: this POST only reads from here on.
+    with read_transaction():
+        return import_job_page(job)
+
+
+def import_job_page(job):
+    """The import's progress page while it runs; its result (or the preview again) after."""
+    db.session.refresh(job)
+    p = job.params
+    if not job.finished:
+        return render_job_progress(job, _("Importing deals"))
+    if job.status == "failed":
+        form = ImportUploadForm()
+        status = (job.result or {}).get("http_status", 422)
+        return render_template("deals/import.html", form=form, file_error=job.message), status
+    if not job.result.get("written"):
+        # Nothing written (row errors without "skip errors"): the preview shows why.
+        path = uploads.find_upload(p.get("token") or "")
+        if path is None:
+            abort(404)
+        return _preview(p["token"], path, p["format"], p["segment_column"], p["filename"],
+                        status=422, overrides=p["overrides"])  # fmt: skip
+    return render_template("deals/import_result.html", outcome=job.result)
 
 
 @bp.route("/deals/imports/<int:import_id>/errors.csv")

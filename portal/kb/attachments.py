@@ -31,6 +31,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from .. import storage
 from . import extract_worker
 from .extract_worker import (
     OOXML_MAIN_TYPES,
@@ -233,6 +234,11 @@ def store_upload(
         os.replace(temp_path, upload_dir / stored_name)
         kept = True
     except OSError as exc:
+        if storage.is_disk_full(exc):
+            # Still "storage_failed" (507), with a message that says what is wrong.
+            raise AttachmentError(
+                storage.DISK_FULL_MESSAGE, "storage_failed", detail=str(exc)
+            ) from exc
         raise _storage_failed(f"{type(exc).__name__}: {exc}") from exc
     finally:
         if not kept:
@@ -267,7 +273,7 @@ def _copy_limited(stream: BinaryIO, fp: BinaryIO, max_bytes: int) -> tuple[int, 
                 "too_large",
             )
         digest.update(chunk)
-        fp.write(chunk)
+        storage.write_chunk(fp, chunk)
     return size, digest.hexdigest()
 
 

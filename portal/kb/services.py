@@ -10,7 +10,9 @@ from datetime import date, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
 
+from ..database import write_transaction
 from ..extensions import db
+from ..faults import checkpoint
 from ..models import (
     Attachment,
     SalesTool,
@@ -25,7 +27,8 @@ from ..models.base import utcnow
 from ..models.tools import tool_segments, tool_tags
 from ..policy import can, tool_scope
 from ..search.service import record_tool_change
-from ..web.markdown import MAX_MARKDOWN_CHARS
+from ..web.markdown import markdown_problem
+from ..web.plain_text import clean_line, clean_multiline
 
 KINDS = [k.value for k in ToolKind]
 STATUSES = [s.value for s in ToolStatus]
@@ -91,13 +94,15 @@ def clean_names(values, limit: int = MAX_TAGS, max_len: int = 60) -> list[str]:
         values = values.split(",")
     seen: dict[str, str] = {}
     for value in values or []:
-        name = " ".join(str(value).split())[:max_len]
+        name = " ".join(clean_line(str(value)).split())[:max_len]
         if name and name.lower() not in seen:
             seen[name.lower()] = name
     return list(seen.values())[:limit]
 
 
 def validate_tool_input(data: ToolInput, *, require_note: bool = False) -> None:
+    data.title, data.summary = clean_line(data.title), clean_line(data.summary)
+    data.change_note = clean_multiline(data.change_note)
     errors: dict[str, object] = {}
     if data.kind not in KINDS:
         errors["kind"] = _l("Choose one of the tool kinds.")
@@ -107,8 +112,8 @@ def validate_tool_input(data: ToolInput, *, require_note: bool = False) -> None:
         errors["title"] = _l("Keep the title under 200 characters.")
     if len(data.summary) > 500:
         errors["summary"] = _l("Keep the summary under 500 characters.")
-    if len(data.body) > MAX_MARKDOWN_CHARS:
-        errors["body"] = _l("The text is too long (200,000 characters at most).")
+    if (problem := markdown_problem(data.body)) is not None:
+        errors["body"] = problem
     if data.status is not None and data.status not in STATUSES:
         errors["status"] = _l("Status must be draft, approved or archived.")
     if require_note and not data.change_note.strip():
@@ -203,6 +208,8 @@ def create_tool(
     db.session.add(tool)
     db.session.flush()
     record_tool_change(tool.id)
+    db.session.flush()
+    checkpoint("tool.before_commit")
     db.session.commit()
     return tool
 
@@ -252,6 +259,8 @@ def update_tool(
         _apply_status(editor, tool, data.status, now)
     tool.updated_at = now
     record_tool_change(tool.id)
+    db.session.flush()
+    checkpoint("tool.before_commit")
     db.session.commit()
     return tool, content_changed
 
@@ -292,12 +301,12 @@ def get_version(tool: SalesTool, number: int) -> ToolVersion | None:
 
 def record_view(tool: SalesTool) -> None:
     """Count a view, for the "nobody has looked at this for months" list."""
-    db.session.execute(
-        SalesTool.__table__.update()
-        .where(SalesTool.id == tool.id)
-        .values(view_count=SalesTool.view_count + 1, last_viewed_at=utcnow())
-    )
-    db.session.commit()
+    with write_transaction():  # a GET that writes
+        db.session.execute(
+            SalesTool.__table__.update()
+            .where(SalesTool.id == tool.id)
+            .values(view_count=SalesTool.view_count + 1, last_viewed_at=utcnow())
+        )
 
 
 def needs_review(tool: SalesTool, today: date | None = None) -> bool:

@@ -290,11 +290,14 @@ def upload_attachment(tool_id: int):
         abort(403)
     form = UploadForm()
     error = None
+    status = 422
     if form.validate_on_submit():
         try:
             attachment = files.add_attachment(current_user, tool, form.file.data)
         except files.AttachmentError as exc:
             error = exc.message
+            if exc.code == "storage_failed":  # 507: the server's fault, not the file's
+                status = exc.http_status
         else:
             flash(_("File “%(name)s” attached.", name=attachment.original_name), "success")
             if is_htmx():
@@ -305,7 +308,7 @@ def upload_attachment(tool_id: int):
     if is_htmx():
         return render_template(
             "kb/_attachments.html", tool=tool, upload_form=form, upload_error=error
-        ), 422
+        ), status
     flash(error, "error")
     return redirect(url_for("kb.tool", tool_id=tool.id) + "#attachments", code=303)
 

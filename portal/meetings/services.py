@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
+from ..faults import checkpoint
 from ..models import (
     PROPOSAL_KINDS,
     ActionItem,
@@ -39,6 +40,8 @@ from ..models import (
 )
 from ..models.base import utcnow
 from ..policy import can, meeting_scope
+from ..web.markdown import markdown_problem
+from ..web.plain_text import clean_line
 
 MAX_LESSON_CHARS = 20_000
 MAX_AGENDA = 60
@@ -163,7 +166,7 @@ def create_meeting(
         parse_week(week)
     except ValueError:
         errors["week"] = _l("Give an ISO week such as 2026-W48.")
-    title = " ".join((title or "").split())
+    title = " ".join(clean_line(title).split())
     if len(title) > 200:
         errors["title"] = _l("Keep the title under 200 characters.")
     if not 1 <= minutes_per_deal <= 60:
@@ -209,7 +212,7 @@ def create_meeting(
 def update_meeting_settings(actor: User, meeting: Meeting, title: str, minutes: int) -> Meeting:
     _require_run(actor, meeting)
     _require_open(meeting)
-    title = " ".join((title or "").split())
+    title = " ".join(clean_line(title).split())
     errors: dict[str, object] = {}
     if len(title) > 200:
         errors["title"] = _l("Keep the title under 200 characters.")
@@ -648,6 +651,8 @@ def _clean_lesson(lesson: str | None, errors: dict) -> str:
     lesson = (lesson or "").replace("\r\n", "\n").strip()
     if len(lesson) > MAX_LESSON_CHARS:
         errors["lesson"] = _l("Keep the lesson under 20,000 characters.")
+    elif (problem := markdown_problem(lesson)) is not None:
+        errors["lesson"] = problem
     return lesson
 
 
@@ -704,6 +709,8 @@ def _new_review(actor: User, meeting: Meeting, deal: Deal) -> DealReview:
 
 def _commit_review(meeting: Meeting, deal: Deal) -> None:
     try:
+        db.session.flush()
+        checkpoint("review.before_commit")
         db.session.commit()
     except IntegrityError:  # the same deal reviewed concurrently
         db.session.rollback()
@@ -940,7 +947,7 @@ def add_action_item(
         _require_run(actor, meeting)
         _require_open(meeting)
     errors: dict[str, object] = {}
-    text = " ".join((text or "").split())
+    text = " ".join(clean_line(text).split())
     if not text:
         errors["text"] = _l("Say what has to be done.")
     elif len(text) > 500:

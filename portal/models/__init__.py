@@ -11,6 +11,7 @@ from .deals import (
     SegmentRule,
     StageMapping,
 )
+from .jobs import Job, JobStatus
 from .meetings import (
     ActionItem,
     DealReview,
@@ -37,6 +38,8 @@ from .tools import (
 from .users import ApiToken, LoginAttempt, Role, Team, User, UserSession
 
 __all__ = [
+    "Job",
+    "JobStatus",
     "ActionItem",
     "DealReview",
     "Meeting",

@@ -188,8 +188,9 @@ def adoption_gap():
     if manager is None or tool is None or manager.team_id is None:
         abort(404)
     team = db.session.get(Team, manager.team_id)
-    if not can(current_user, "meeting.run", team):
-        abort(403)
+    # Another team's manager, or a tool one may not see: 404, not revealing that it exists.
+    if not can(current_user, "meeting.run", team) or not can(current_user, "tool.view", tool):
+        abort(404)
     meeting = services.next_meeting_for(team.id)
     if meeting is None:
         week = meetings.current_week()

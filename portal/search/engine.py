@@ -61,6 +61,7 @@ from whoosh.support.levenshtein import distance as edit_distance
 from whoosh.system import pack_uint
 from whoosh.util.filelock import try_for
 
+from ..faults import checkpoint
 from .analysis import (
     CYRILLIC_RE,
     WORD_RE,
@@ -1188,6 +1189,7 @@ class WhooshSearchEngine:
                 yield batch
                 if batch:
                     batch._write(writer)
+                    checkpoint("index.before_commit")
                     writer.commit(mergetype=drop_emptied)
                 else:
                     writer.cancel()
@@ -1297,6 +1299,7 @@ class WhooshSearchEngine:
             if progress and pending:
                 progress(pending)
             (staging / SCHEMA_MARKER).write_text(SCHEMA_VERSION + "\n")
+            checkpoint("index.before_swap")
             self._swap_in(staging)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)

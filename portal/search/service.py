@@ -35,6 +35,7 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from ..database import read_transaction, write_intent, write_transaction
 from ..extensions import db
 from ..models import SalesTool, SearchOutbox, SearchQueryLog, SearchSynonym
 from .analysis import DEFAULT_SYNONYMS, normalize_query
@@ -319,21 +320,27 @@ def apply_pending_outbox(limit: int = 500) -> int:
     try:
         # Lock first, read after: the last writer has read the latest committed data.
         with engine.writer(timeout=timeout) as batch:
-            rows = session.execute(
-                select(SearchOutbox.id, SearchOutbox.tool_id).order_by(SearchOutbox.id).limit(limit)
-            ).all()
-            row_ids = [row.id for row in rows]
-            tool_ids = sorted({row.tool_id for row in rows})
+            # A read transaction, ended before the index is written: the database's write
+            # lock is never held while Whoosh commits.
+            with read_transaction():
+                rows = session.execute(
+                    select(SearchOutbox.id, SearchOutbox.tool_id)
+                    .order_by(SearchOutbox.id)
+                    .limit(limit)
+                ).all()
+                row_ids = [row.id for row in rows]
+                tool_ids = sorted({row.tool_id for row in rows})
+                documents = _documents_for(session, tool_ids) if tool_ids else []
+                session.rollback()
             if tool_ids:
-                documents = _documents_for(session, tool_ids)
                 batch.upsert(documents)
                 batch.delete(set(tool_ids) - {doc.id for doc in documents})
 
                 def forget_applied_rows():
                     # Still under the lock: SQLite hands a deleted last id out again, and
                     # deleting by id later could take a newer row that reused it.
-                    session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(row_ids)))
-                    session.commit()
+                    with write_transaction(session):
+                        session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(row_ids)))
 
                 batch.on_commit(forget_applied_rows)
         return len(row_ids)
@@ -345,6 +352,9 @@ def apply_pending_outbox(limit: int = 500) -> int:
         logger.warning("Search index update failed; outbox rows kept: %r", error, exc_info=True)
         _record_failure(row_ids, error, limit)
         if isinstance(error, IndexMissingError | IndexCorruptError):
+            # The searcher this process has open may still read the old files and call the
+            # index healthy: drop it, so the check below sees what the writer saw.
+            engine.close()
             _rebuild_missing_index(app)
         return 0
     finally:
@@ -355,6 +365,7 @@ def _record_failure(row_ids: list[int], error: BaseException, limit: int) -> Non
     message = f"{type(error).__name__}: {error}"[:500]
     session = Session(bind=db.engine)
     try:
+        _begin_writing(session)
         if not row_ids:  # failed before reading them: the rows it would have read
             row_ids = list(
                 session.scalars(select(SearchOutbox.id).order_by(SearchOutbox.id).limit(limit))
@@ -373,8 +384,14 @@ def _record_failure(row_ids: list[int], error: BaseException, limit: int) -> Non
         session.close()
 
 
+def _begin_writing(session: Session) -> None:
+    """Begin ``session``'s transaction with the write lock (it reads, then writes)."""
+    with write_intent():
+        session.connection()
+
+
 def pending_outbox_count() -> int:
-    with Session(bind=db.engine) as session:
+    with read_transaction(), Session(bind=db.engine) as session:
         return session.scalar(select(func.count(SearchOutbox.id))) or 0
 
 
@@ -392,8 +409,10 @@ def rebuild_index(progress: Callable[[int], None] | None = None) -> int:
     engine = get_engine(app)
     session = Session(bind=db.engine)
     try:
-        total = session.scalar(select(func.count(SalesTool.id))) or 0
-        count = engine.rebuild(_all_documents(session), total, progress)
+        # A long read: never with the write lock, even from `flask reindex`.
+        with read_transaction():
+            total = session.scalar(select(func.count(SalesTool.id))) or 0
+            count = engine.rebuild(_all_documents(session), total, progress)
     finally:
         session.close()
     # Saves made while the rebuild ran left their rows for now.
@@ -504,6 +523,7 @@ def search_tools(query: SearchQuery, user_id: int | None = None, log: bool = Tru
 def _log_query(text: str, user_id: int | None, results: int) -> None:
     session = Session(bind=db.engine)
     try:
+        _begin_writing(session)  # searching is a GET
         session.add(
             SearchQueryLog(
                 query=text.strip()[:200],
@@ -561,7 +581,7 @@ def _parse_group(terms: str) -> list[str]:
 
 def load_synonyms() -> list[list[str]]:
     """The synonym groups in effect: the database's, or DEFAULT_SYNONYMS when it has none."""
-    with Session(bind=db.engine) as session:
+    with read_transaction(), Session(bind=db.engine) as session:
         rows = session.scalars(select(SearchSynonym.terms).order_by(SearchSynonym.id)).all()
     groups = [g for g in (_parse_group(row) for row in rows) if len(g) > 1]
     return groups or [list(g) for g in DEFAULT_SYNONYMS]
@@ -623,7 +643,7 @@ def check_index_consistency() -> dict:
     tools changed after their document was written. Pending outbox rows explain some.
     """
     engine = get_engine()
-    with Session(bind=db.engine) as session:
+    with read_transaction(), Session(bind=db.engine) as session:
         updated = {
             tool_id: (changed or created)
             for tool_id, changed, created in session.execute(
@@ -673,7 +693,7 @@ def register_search_cli(app: Flask) -> None:
         if full or health in ("missing", "corrupt"):
             if not full:
                 click.echo(f"The search index is {health}; rebuilding it from the database.")
-            with Session(bind=db.engine) as session:
+            with read_transaction(), Session(bind=db.engine) as session:
                 total = session.scalar(select(func.count(SalesTool.id))) or 0
             started = time.perf_counter()
             try:
@@ -691,7 +711,7 @@ def register_search_cli(app: Flask) -> None:
         while (batch := apply_pending_outbox()) > 0:
             applied += batch
         click.echo(f"Applied {applied} pending index changes.")
-        with Session(bind=db.engine) as session:
+        with read_transaction(), Session(bind=db.engine) as session:
             left = session.scalars(select(SearchOutbox).order_by(SearchOutbox.id)).all()
             if left:
                 raise click.ClickException(

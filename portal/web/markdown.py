@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
 import markdown as markdown_lib
 import nh3
-from markupsafe import Markup
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 
 MAX_MARKDOWN_CHARS = 200_000
+# Python-Markdown is quadratic (or recursive) in some constructs: deep quote/list nesting,
+# unclosed brackets and tags, long runs of block-breaking lines and of emphasis markers.
+# Text beyond these budgets is refused at save time and shown as plain text if already stored,
+# so one hostile body cannot hold a worker for minutes.
+MAX_NESTING = 16
+MAX_BLOCK_LINES = 1_000  # headings, rules and setext underlines
+MAX_CHAR_COUNTS = {"[": 500, "<": 1_000, "|": 5_000}
+MAX_INLINE_MARKERS = 10_000  # * _ ` &
+_BLOCK_LINE = re.compile(r"^[ \t]{0,3}(?:#|[-=*_][-=*_ \t]*$)", re.MULTILINE)
+_NESTING_PREFIX = re.compile(r"(?:[ \t]*(?:>|[-*+](?=[ \t]|$)|\d{1,9}[.)](?=[ \t]|$)))+")
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "b", "i", "u", "s",
@@ -37,12 +50,61 @@ def sanitize_html(html: str) -> str:
     )
 
 
+def _nesting_depth(line: str) -> int:
+    match = _NESTING_PREFIX.match(line)
+    prefix = match.group(0) if match else line[: len(line) - len(line.lstrip(" \t"))]
+    markers = sum(1 for c in prefix if c == ">") + len(
+        re.findall(r"[-*+\d][.)]?(?=[ \t]|$)", prefix)
+    )
+    indent = len(prefix.expandtabs(4)) - len(prefix.replace(" ", "").replace("\t", ""))
+    return markers + indent // 4
+
+
+def markdown_problem(text: str | None):
+    """Why ``text`` cannot be saved as markdown (a translatable message), or None."""
+    if not text:
+        return None
+    if len(text) > MAX_MARKDOWN_CHARS:
+        return _l("The text is too long (200,000 characters at most).")
+    if "\x00" in text:
+        return _l("The text contains a NUL character.")
+    if any(text.count(c) > limit for c, limit in MAX_CHAR_COUNTS.items()) or (
+        sum(text.count(c) for c in "*_`&") > MAX_INLINE_MARKERS
+    ):
+        return _l(
+            "The text has too much markup (brackets, tags, table cells or emphasis marks) to format."
+        )
+    if len(_BLOCK_LINE.findall(text)) > MAX_BLOCK_LINES:
+        return _l("The text has too many headings or horizontal rules.")
+    if any(_nesting_depth(line) > MAX_NESTING for line in text.splitlines()):
+        return _l("Quotes or lists are nested too deeply (%(n)d levels at most).", n=MAX_NESTING)
+    return None
+
+
+def plain_text_html(text: str) -> Markup:
+    """Text shown as is: escaped paragraphs and line breaks, linear in its length."""
+    paragraphs = re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n").replace("\x00", ""))
+    return Markup("").join(
+        Markup("<p>%s</p>") % Markup("<br>\n").join(escape(line) for line in p.split("\n"))
+        for p in paragraphs
+        if p.strip()
+    )
+
+
 def render_markdown(text: str | None) -> Markup:
-    """Render user markdown to sanitised HTML, safe to put in a template as is."""
+    """Render user markdown to sanitised HTML, safe to put in a template as is.
+
+    Text the markdown library would take too long on (see ``markdown_problem``) is shown
+    as plain text instead."""
     if not text:
         return Markup("")
     text = text[:MAX_MARKDOWN_CHARS]
-    html = markdown_lib.markdown(
-        text, extensions=["tables", "fenced_code", "sane_lists"], output_format="html"
-    )
+    if markdown_problem(text) is not None:
+        return plain_text_html(text)
+    try:
+        html = markdown_lib.markdown(
+            text, extensions=["tables", "fenced_code", "sane_lists"], output_format="html"
+        )
+    except RecursionError:
+        return plain_text_html(text)
     return Markup(sanitize_html(html))
