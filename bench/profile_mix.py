@@ -149,6 +149,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=40, help="timed requests per kind")
     parser.add_argument("--only", default="", help="kinds whose name has this")
     parser.add_argument("--profile", default="", help="cProfile this kind (exact name)")
+    parser.add_argument("--sort", default="cumulative", help="cProfile order: tottime…")
     parser.add_argument("--quick", action="store_true", help="10,000 deals")
     args = parser.parse_args()
     size = argparse.Namespace(deals=100_000, tools=20_000, tags=300_000, reviews=100_000,
@@ -174,7 +175,7 @@ def main() -> None:
             for _ in range(args.n):
                 mix.run(args.profile)
             profiler.disable()
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+            pstats.Stats(profiler).sort_stats(args.sort).print_stats(45)
             return
         kinds = [k for k in MIX if args.only in k]
         print(f"{'kind':<18} {'CPU p50':>8} {'p90':>7} {'wall p50':>9} {'p90':>7} {'SQL':>5}")

@@ -48,16 +48,17 @@ tool_tags = Table(
     "tool_tags",
     db.metadata,
     Column("tool_id", ForeignKey("sales_tools.id", ondelete="CASCADE"), primary_key=True),
-    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    # By tag with the tool in the index: "related tools" and tag filters read no table rows.
+    Index("ix_tool_tags_tag_tool", "tag_id", "tool_id"),
 )
 
 tool_segments = Table(
     "tool_segments",
     db.metadata,
     Column("tool_id", ForeignKey("sales_tools.id", ondelete="CASCADE"), primary_key=True),
-    Column(
-        "segment_id", ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True, index=True
-    ),
+    Column("segment_id", ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_tool_segments_segment_tool", "segment_id", "tool_id"),
 )
 
 
@@ -89,6 +90,8 @@ class SalesTool(db.Model):
         Index("ix_sales_tools_title_scan", "title", "status", "owner_id", "updated_at"),
         # The dashboard's "new tools approved" by week.
         Index("ix_sales_tools_approved_at", "approved_at"),
+        # Covers the home page's counts (approved, drafts, overdue for review) as a manager sees them.
+        Index("ix_sales_tools_status_review_owner", "status", "review_by", "owner_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
