@@ -495,6 +495,12 @@ def position_of(meeting: Meeting, deal_id: int | None) -> int | None:
     )
 
 
+def item_on_screen(meeting: Meeting, position: int) -> MeetingItem | None:
+    """The item at ``position``, clamped to the agenda as ``slide()`` clamps it."""
+    total = agenda_count(meeting)
+    return item_at(meeting, max(1, min(position, total))) if total else None
+
+
 def show_deal(actor: User, meeting: Meeting, item: MeetingItem) -> None:
     """Put ``item`` on the shared screen: followers switch to it, its timer starts."""
     _require_run(actor, meeting)

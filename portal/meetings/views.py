@@ -286,12 +286,15 @@ def present(meeting_id: int):
 def show(meeting_id: int):
     """Put the deal at position ``n`` on the shared screen (followers switch to it)."""
     meeting = _meeting_or_404(meeting_id)
-    s = services.slide(current_user, meeting, _int(request.form.get("n"), 1))
-    if s is not None:
+    position = _int(request.form.get("n"), 1)
+    item = services.item_on_screen(meeting, position)
+    if item is not None:
         try:
-            services.show_deal(current_user, meeting, s.item)
+            services.show_deal(current_user, meeting, item)
         except services.PermissionDenied as error:
             return _failed(error)
+    # Read what the screen shows after the commit, which expires every object loaded before.
+    s = services.slide(current_user, meeting, position)
     if wants_fragment("stage"):
         response = Response(render_template("meetings/_stage.html", meeting=meeting, s=s))
         if s is not None:
