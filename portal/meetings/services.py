@@ -373,6 +373,15 @@ def agenda_item(meeting: Meeting, deal_id: int) -> MeetingItem | None:
     )
 
 
+def may_edit_review(user: User, meeting: Meeting, deal_id: int) -> bool | None:
+    """Whether ``user`` may write the review of agenda deal ``deal_id`` (None: not on the
+    agenda). What ``slide().editable`` says, without loading the slide."""
+    if agenda_item(meeting, deal_id) is None:
+        return None
+    probe = review_for(meeting, deal_id) or _ReviewProbe(meeting, db.session.get(Deal, deal_id))
+    return meeting.is_open and can(user, "review.edit", probe)
+
+
 def remove_from_agenda(actor: User, meeting: Meeting, item: MeetingItem) -> None:
     _require_run(actor, meeting)
     _require_open(meeting)

@@ -494,15 +494,19 @@ def capture(meeting_id: int, deal_id: int):
 @login_required
 def tool_suggestions(meeting_id: int, deal_id: int):
     meeting = _meeting_or_404(meeting_id)
-    s = _slide_for_deal(meeting, deal_id)
-    if not s.editable:
+    editable = services.may_edit_review(current_user, meeting, deal_id)
+    if editable is None:
+        abort(404)
+    if not editable:
         abort(403)
     q = request.args.get("q", "")
     suggestions = services.tool_suggestions(current_user, meeting, deal_id, q)
-    context = {"meeting": meeting, "s": s, "q": q, "suggestions": suggestions}
-    if wants_fragment("tag-suggestions"):
+    context = {"meeting": meeting, "deal_id": deal_id, "q": q, "suggestions": suggestions}
+    if wants_fragment("tag-suggestions"):  # typed into on the presenter screen: keep it light
         return render_template("meetings/_suggestions.html", **context)
-    return render_template("meetings/tag_page.html", **context)
+    return render_template(
+        "meetings/tag_page.html", s=_slide_for_deal(meeting, deal_id), **context
+    )
 
 
 # --- followers -----------------------------------------------------------------------
