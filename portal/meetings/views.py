@@ -504,9 +504,7 @@ def tool_suggestions(meeting_id: int, deal_id: int):
     context = {"meeting": meeting, "deal_id": deal_id, "q": q, "suggestions": suggestions}
     if wants_fragment("tag-suggestions"):  # typed into on the presenter screen: keep it light
         return render_template("meetings/_suggestions.html", **context)
-    return render_template(
-        "meetings/tag_page.html", s=_slide_for_deal(meeting, deal_id), **context
-    )
+    return render_template("meetings/tag_page.html", s=_slide_for_deal(meeting, deal_id), **context)
 
 
 # --- followers -----------------------------------------------------------------------

@@ -512,22 +512,44 @@ def _merge(a: dict[int, float], b: dict[int, float]) -> dict[int, float]:
 
 def _accumulate(found, postings, segment, fieldname, constant, average_length) -> None:
     """Add the BM25 scores (times each document's rank factor) of one term's postings."""
-    ids, weights = postings
+    ids = postings.ids
     if not ids:
         return
-    norms = segment.norms(fieldname, average_length)
-    factors = segment.factors
+    base = postings.base(segment, fieldname, average_length)
     if not found:
-        found.update(
-            {
-                d: constant * w * factors[d] / (w + norms[d])
-                for d, w in zip(ids, weights, strict=True)
-            }
-        )
+        found.update(zip(ids, map(constant.__mul__, base), strict=True))
         return
     get = found.get
-    for d, w in zip(ids, weights, strict=True):
-        found[d] = get(d, 0.0) + constant * w * factors[d] / (w + norms[d])
+    for d, b in zip(ids, base, strict=True):
+        found[d] = get(d, 0.0) + constant * b
+
+
+class _Postings:
+    """One term's postings in one segment, and their scores before the term's weight."""
+
+    __slots__ = ("ids", "weights", "_base")
+
+    def __init__(self, ids: Sequence[int], weights: Sequence[float]):
+        self.ids, self.weights = ids, weights
+        self._base: tuple[float, array] | None = None
+
+    def base(self, segment: _Segment, fieldname: str, average_length: float) -> array:
+        """w·rank/(w + norm) per posting: a document's BM25 score for the term divided by
+        the term's idf·(k1 + 1)·boost. Computed once per average field length (it changes
+        only when the index does), so a query multiplies instead of looking up norms."""
+        cached = self._base  # one read: another thread may replace it meanwhile
+        if cached is None or cached[0] != average_length:
+            norms = segment.norms(fieldname, average_length)
+            factors = segment.factors
+            values = array(
+                "d",
+                [
+                    w * factors[d] / (w + norms[d])
+                    for d, w in zip(self.ids, self.weights, strict=True)
+                ],
+            )
+            cached = self._base = (average_length, values)
+        return cached[1]
 
 
 def _postings(reader, fieldname: str, term: str) -> tuple[Sequence[int], Sequence[float]]:
@@ -566,26 +588,30 @@ class _PostingsCache:
         self.size = 0
         self._entries: OrderedDict = OrderedDict()
 
-    def get(self, segment: _Segment, reader, fieldname: str, term: str):
+    def get(self, segment: _Segment, reader, fieldname: str, term: str) -> _Postings:
         key = (segment.id, fieldname, term)
         entry = self._entries.get(key)
         if entry is not None:
             self._entries.move_to_end(key)
             return entry
-        entry = _postings(reader, fieldname, term)
-        cost = 8 * len(entry[0]) + 200
+        entry = _Postings(*_postings(reader, fieldname, term))
+        cost = _cost(entry)
         if cost <= self.budget // 4:
             self._entries[key] = entry
             self.size += cost
             while self.size > self.budget:
-                _, (old_ids, _) = self._entries.popitem(last=False)
-                self.size -= 8 * len(old_ids) + 200
+                _, old = self._entries.popitem(last=False)
+                self.size -= _cost(old)
         return entry
 
     def retain(self, segment_ids: set[str]) -> None:
         for key in [k for k in self._entries if k[0] not in segment_ids]:
-            ids, _ = self._entries.pop(key)
-            self.size -= 8 * len(ids) + 200
+            self.size -= _cost(self._entries.pop(key))
+
+
+def _cost(postings: _Postings) -> int:
+    """Bytes held: ids and weights (4 + 4), scores before the term weight (8), overhead."""
+    return 16 * len(postings.ids) + 200
 
 
 _RENAME_EXCHANGE = 2
