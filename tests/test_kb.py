@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from portal.extensions import db
@@ -281,3 +283,13 @@ def test_library_list_fragment_for_htmx(client, make, sign_in):
     body = response.get_data(as_text=True)
     assert body.lstrip().startswith('<div id="tool-list">')
     assert "HX-Request" in response.vary
+
+
+def test_each_opening_of_a_tool_page_counts_one_view(app, client, make, sign_in):
+    user = sign_in("manager")
+    tool = make.tool(user, title="Скрипт повторного звонка")
+    for expected in (1, 2):
+        page = page_text(client.get(f"/kb/{tool.id}"))
+        assert re.search(rf"<dt>Просмотры</dt><dd>{expected}</dd>", page), expected
+    with app.app_context():
+        assert db.session.get(SalesTool, tool.id).view_count == 2

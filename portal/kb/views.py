@@ -118,8 +118,7 @@ def _visible_tool(tool_id: int):
 @login_required
 def tool(tool_id: int):
     tool = _visible_tool(tool_id)
-    services.record_view(tool)
-    return render_template(
+    page = render_template(
         "kb/tool.html",
         tool=tool,
         body_html=render_markdown(tool.body),
@@ -128,7 +127,12 @@ def tool(tool_id: int):
         proposals=services.open_proposals(tool) if can(current_user, "tool.approve", tool) else [],
         upload_form=UploadForm(),
         needs_review=services.needs_review(tool),
+        views=tool.view_count + 1,  # this view included; it is counted below
     )
+    # Counted after rendering: the commit expires every loaded object, which the page would
+    # otherwise load again one by one.
+    services.record_view(tool)
+    return page
 
 
 @bp.route("/kb/<int:tool_id>/edit", methods=["GET", "POST"])
