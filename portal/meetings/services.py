@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -1313,14 +1313,20 @@ def won_deal_counts(tool_ids: list[int], session=None) -> dict[int, int]:
     ids = [int(i) for i in tool_ids]
     if not ids:
         return {}
+    # The tools' tags first (index on tool, deal), then each deal's status by its id (index
+    # on id, status). Left to itself, SQLite starts from the 55,000 won deals when many tools
+    # are asked for and probes every tool for each: 6.6 s instead of 9 ms for 500 tools on
+    # the benchmark database. SQLite keeps the order of a CROSS JOIN; others plan well.
+    join = "CROSS JOIN" if session.get_bind().dialect.name == "sqlite" else "JOIN"
+    statement = text(
+        "SELECT rt.tool_id, count(DISTINCT rt.deal_id) FROM review_tools AS rt "
+        f"{join} deals ON deals.id = rt.deal_id "
+        "WHERE rt.tool_id IN :ids AND deals.status = :won GROUP BY rt.tool_id"
+    ).bindparams(bindparam("ids", expanding=True))
     counts: dict[int, int] = {}
     for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
         rows = session.execute(
-            select(ReviewTool.tool_id, func.count(func.distinct(ReviewTool.deal_id)))
-            .join(Deal, Deal.id == ReviewTool.deal_id)
-            .where(ReviewTool.tool_id.in_(chunk), Deal.status == DealStatus.WON.value)
-            .group_by(ReviewTool.tool_id)
+            statement, {"ids": ids[start : start + 500], "won": DealStatus.WON.value}
         )
         counts.update({tool_id: n for tool_id, n in rows})
     return counts
