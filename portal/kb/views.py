@@ -419,11 +419,25 @@ def synonyms():
     )
 
 
+def _labeller(labels: dict):
+    """``label(value)``: the translated label, looked up once per page (a report lists
+    hundreds of tools, and each translation lookup goes through the locale machinery)."""
+    seen: dict[str, str] = {}
+
+    def label(value: str) -> str:
+        text = seen.get(value)
+        if text is None:
+            text = seen[value] = str(labels.get(value, value))
+        return text
+
+    return label
+
+
 @bp.app_context_processor
 def kb_labels():
     return {
-        "kind_label": lambda kind: str(services.KIND_LABELS.get(kind, kind)),
-        "status_label": lambda status: str(services.STATUS_LABELS.get(status, status)),
+        "kind_label": _labeller(services.KIND_LABELS),
+        "status_label": _labeller(services.STATUS_LABELS),
         "max_upload_mb": current_app.config.get("ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)
         // (1024 * 1024),
     }

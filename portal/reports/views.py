@@ -55,6 +55,15 @@ class Filters:
             abort(403)
 
     def args(self, **extra) -> dict:
+        """The report's URL arguments (period, filters, report options) with ``extra``;
+        reports call it once a row, so the request's own part is worked out once."""
+        base = getattr(self, "_base_args", None)
+        if base is None:
+            base = self._base_args = self._request_args()
+        out = {**base, **{k: v for k, v in extra.items() if v is not None}}
+        return {k: v for k, v in out.items() if v not in (None, "")}
+
+    def _request_args(self) -> dict:
         out = dict(self.period.args())
         for name, value in (("team", self.team.id if self.team else None),
                             ("manager", self.manager_id), ("segment", self.segment),
@@ -65,8 +74,7 @@ class Filters:
                     "a_from", "a_to", "b_from", "b_to", "group"):  # fmt: skip
             if request.args.get(key):
                 out[key] = request.args[key]
-        out.update({k: v for k, v in extra.items() if v is not None})
-        return {k: v for k, v in out.items() if v not in (None, "")}
+        return out
 
     def context(self) -> dict:
         return {
