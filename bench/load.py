@@ -814,6 +814,15 @@ def reference(workdir: Path, args, phases: list[Phase]) -> None:
             server.stop()
 
 
+def data_size(quick: bool) -> argparse.Namespace:
+    """The sizes of the kept database: the planning meeting benchmark's, or a tenth of them."""
+    if quick:
+        return argparse.Namespace(deals=10_000, tools=2_000, tags=30_000, reviews=10_000,
+                                  rebuild=False)  # fmt: skip
+    return argparse.Namespace(deals=100_000, tools=20_000, tags=300_000, reviews=100_000,
+                              rebuild=False)  # fmt: skip
+
+
 def kept_data(size) -> tuple[Path, dict]:
     """The kept database of ``bench/meeting.py`` for these sizes, built if there is none.
 
@@ -869,11 +878,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="10,000 deals, 10 s phases")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
-    size = argparse.Namespace(deals=100_000, tools=20_000, tags=300_000, reviews=100_000,
-                              rebuild=False)  # fmt: skip
+    size = data_size(args.quick)
     if args.quick:
-        size = argparse.Namespace(deals=10_000, tools=2_000, tags=30_000, reviews=10_000,
-                                  rebuild=False)  # fmt: skip
         args.seconds, args.ref_seconds = 10, 5
     print(f"machine: {machine()}")
     print(f"started {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average "

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import event  # noqa: E402
 
 from bench.corpus import sample_queries  # noqa: E402
-from bench.load import MIX, kept_data, open_copy, prepare  # noqa: E402
+from bench.load import MIX, data_size, kept_data, open_copy, prepare  # noqa: E402
 from bench.meeting import PASSWORD, TYPEAHEAD, close_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
 
@@ -152,12 +152,7 @@ def main() -> None:
     parser.add_argument("--sort", default="cumulative", help="cProfile order: tottime…")
     parser.add_argument("--quick", action="store_true", help="10,000 deals")
     args = parser.parse_args()
-    size = argparse.Namespace(deals=100_000, tools=20_000, tags=300_000, reviews=100_000,
-                              rebuild=False)  # fmt: skip
-    if args.quick:
-        size = argparse.Namespace(deals=10_000, tools=2_000, tags=30_000, reviews=10_000,
-                                  rebuild=False)  # fmt: skip
-    data, _ = kept_data(size)
+    data, _ = kept_data(data_size(args.quick))
     workdir = Path(tempfile.mkdtemp(prefix="planerka-bench-profile-"))
     try:
         app = open_copy(data, workdir)
