@@ -28,6 +28,13 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 
 
+def worker_exit(server, worker):
+    # Tool views and search queries written behind (portal/activity.py): write what is left.
+    from portal.activity import flush_all
+
+    flush_all()
+
+
 def post_fork(server, worker):
     if preload_app:
         from portal.database import dispose_engine_after_fork

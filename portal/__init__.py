@@ -77,11 +77,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_template_globals(app)
 
+    from .activity import init_activity
     from .cli import register_cli
     from .ops.cli import register_ops_cli
     from .search import init_search, register_search_cli
 
     init_search(app)
+    init_activity(app)
     register_cli(app)
     register_ops_cli(app)
     register_search_cli(app)

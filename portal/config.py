@@ -101,6 +101,10 @@ class Config:
     REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 14
     SESSION_IDLE_DAYS = 14
 
+    # Tool views and the search query log: 0 writes each in its request; N > 0 writes them
+    # behind, once every N seconds per worker process (portal/activity.py).
+    ACTIVITY_FLUSH_SECONDS = float(os.environ.get("ACTIVITY_FLUSH_SECONDS", "0"))
+
     # Load shedding, per worker process (portal/web/load_shedding.py); 0 turns it off.
     LOAD_SHED_MAX_IN_FLIGHT = _env_int("LOAD_SHED_MAX_IN_FLIGHT", 3)
     LOAD_SHED_WAIT_MS = _env_int("LOAD_SHED_WAIT_MS", 200)
@@ -124,6 +128,7 @@ class DevelopmentConfig(Config):
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    ACTIVITY_FLUSH_SECONDS = float(os.environ.get("ACTIVITY_FLUSH_SECONDS", "1"))
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, func, or_, select, union
 
-from ..database import write_transaction
+from ..activity import activity_log
 from ..extensions import db
 from ..faults import checkpoint
 from ..models import (
@@ -300,13 +300,14 @@ def get_version(tool: SalesTool, number: int) -> ToolVersion | None:
 
 
 def record_view(tool: SalesTool) -> None:
-    """Count a view, for the "nobody has looked at this for months" list."""
-    with write_transaction():  # a GET that writes
-        db.session.execute(
-            SalesTool.__table__.update()
-            .where(SalesTool.id == tool.id)
-            .values(view_count=SalesTool.view_count + 1, last_viewed_at=utcnow())
-        )
+    """Count a view, for the "nobody has looked at this for months" list: written in the
+    request, or behind it in production (portal/activity.py)."""
+    activity_log().record_view(tool.id)
+
+
+def view_count(tool: SalesTool) -> int:
+    """The tool's views, those this process has not written yet included."""
+    return tool.view_count + activity_log().pending_views(tool.id)
 
 
 def needs_review(tool: SalesTool, today: date | None = None) -> bool:

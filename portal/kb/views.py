@@ -127,7 +127,7 @@ def tool(tool_id: int):
         proposals=services.open_proposals(tool) if can(current_user, "tool.approve", tool) else [],
         upload_form=UploadForm(),
         needs_review=services.needs_review(tool),
-        views=tool.view_count + 1,  # this view included; it is counted below
+        views=services.view_count(tool) + 1,  # this view included; it is counted below
     )
     # Counted after rendering: the commit expires every loaded object, which the page would
     # otherwise load again one by one.

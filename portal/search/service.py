@@ -35,6 +35,7 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from ..activity import activity_log
 from ..database import read_transaction, write_intent, write_transaction
 from ..extensions import db
 from ..models import SalesTool, SearchOutbox, SearchQueryLog, SearchSynonym
@@ -521,23 +522,9 @@ def search_tools(query: SearchQuery, user_id: int | None = None, log: bool = Tru
 
 
 def _log_query(text: str, user_id: int | None, results: int) -> None:
-    session = Session(bind=db.engine)
-    try:
-        _begin_writing(session)  # searching is a GET
-        session.add(
-            SearchQueryLog(
-                query=text.strip()[:200],
-                normalized=normalize_query(text)[:200],
-                user_id=user_id,
-                results=results,
-            )
-        )
-        session.commit()
-    except Exception:
-        session.rollback()
-        logger.exception("Could not log a search query")
-    finally:
-        session.close()
+    """Log the query for the search analytics: in the request, or behind it in production
+    (portal/activity.py). A failed write is kept for the next one, never the search's error."""
+    activity_log().record_query(text, normalize_query(text), user_id, results)
 
 
 def top_queries(since: datetime, limit: int = 20) -> list[QueryStat]:
