@@ -151,6 +151,10 @@ def main() -> None:
     parser.add_argument("--profile", default="", help="cProfile this kind (exact name)")
     parser.add_argument("--sort", default="cumulative", help="cProfile order: tottime…")
     parser.add_argument("--quick", action="store_true", help="10,000 deals")
+    parser.add_argument("--interleaved", type=int, default=0, metavar="N",
+                        help="N requests drawn from the mix's weights in random order (edits "
+                             "then change the index between searches, as under load)")
+    parser.add_argument("--show-sql", default="", help="print the SQL of two requests of this kind")
     args = parser.parse_args()
     data, _ = kept_data(data_size(args.quick))
     workdir = Path(tempfile.mkdtemp(prefix="planerka-bench-profile-"))
@@ -162,6 +166,20 @@ def main() -> None:
         with app.app_context():
             event.listen(db.engine, "before_cursor_execute",
                          lambda *a, **k: statements.__setitem__(0, statements[0] + 1))  # fmt: skip
+        if args.show_sql:
+            for _ in range(5):
+                mix.run(args.show_sql)
+            shown: list[str] = []
+            with app.app_context():
+                event.listen(db.engine, "before_cursor_execute",
+                             lambda _c, _cur, sql, *a: shown.append(" ".join(sql.split())))  # fmt: skip
+            for n in (1, 2):
+                shown.clear()
+                mix.run(args.show_sql)
+                print(f"-- request {n}: {len(shown)} statements")
+                for sql in shown:
+                    print("  ", sql[:300])
+            return
         if args.profile:
             for _ in range(5):
                 mix.run(args.profile)
@@ -171,6 +189,9 @@ def main() -> None:
                 mix.run(args.profile)
             profiler.disable()
             pstats.Stats(profiler).sort_stats(args.sort).print_stats(45)
+            return
+        if args.interleaved:
+            interleaved(mix, args.interleaved)
             return
         kinds = [k for k in MIX if args.only in k]
         print(f"{'kind':<18} {'CPU p50':>8} {'p90':>7} {'wall p50':>9} {'p90':>7} {'SQL':>5}")
@@ -199,6 +220,28 @@ def main() -> None:
         close_app(app)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def interleaved(mix: Mix, n: int) -> None:
+    rnd = random.Random(7)
+    kinds = rnd.choices(list(MIX), weights=list(MIX.values()), k=n)
+    for kind in kinds[:50]:  # warm-up
+        mix.run(kind)
+    cpu: dict[str, list[float]] = {kind: [] for kind in MIX}
+    started = time.process_time()
+    for kind in kinds:
+        c0 = time.process_time()
+        mix.run(kind)
+        cpu[kind].append((time.process_time() - c0) * 1000)
+    total = (time.process_time() - started) * 1000
+    print(f"{'kind':<18} {'n':>5} {'CPU mean':>9} {'p50':>7} {'p90':>7}")
+    for kind, times in cpu.items():
+        if times:
+            times.sort()
+            print(f"{kind:<18} {len(times):>5} {statistics.mean(times):>7.1f}ms"
+                  f" {statistics.median(times):>5.1f}ms {times[int(len(times) * 0.9)]:>5.1f}ms")  # fmt: skip
+    print(f"\n{n} requests in the mix's proportions, in random order: {total / n:.1f} ms of CPU "
+          f"each (mean) → two cores serve ≈ {2000 * n / total:.0f} requests/s at most")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -395,3 +395,31 @@ def test_suggestion_never_reveals_words_of_hidden_drafts(engine):
     result = engine.search(SearchQuery("сокращине", viewer_id=OWNER))
     assert (result.total, result.hits, result.suggestion) == (0, [], None)
     assert engine.search(SearchQuery("сокращине", viewer_id=OTHER)).suggestion == "сокращение"
+
+
+def test_a_save_keeps_the_scores_cached_for_the_other_segments(engine):
+    """Every cached posting list's scores depend on the average field length; a save moves
+    the exact average, the rounded one it scores by stays, so searches after a save reuse
+    them instead of computing them again for the whole index."""
+    index(engine, *[doc(n, f"Скрипт звонка {n}", "Текст о возражении " * (n % 7 + 1))
+                    for n in range(1, 400)])  # fmt: skip
+    before = found(engine, "скрипт возражение")
+    cached = {key: entry._base for key, entry in engine._postings_cache._entries.items()}
+    assert cached and all(base is not None for base in cached.values())
+
+    engine.upsert([doc(5, "Скрипт звонка 5", "Текст о возражении, дополненный")])
+    assert found(engine, "скрипт возражение") == before
+    after = engine._postings_cache._entries
+    kept = [key for key in cached if key in after]
+    assert kept  # the big segment's entries survived the save
+    assert all(after[key]._base is cached[key] for key in kept)
+
+
+@pytest.mark.parametrize(
+    ("average", "expected"),
+    [(0.0, 1.0), (0.4, 0.4), (7.123, 7.12), (57.349, 57.3), (123.456, 123.0), (98765.4, 98800.0)],
+)
+def test_average_length_is_rounded_to_three_significant_digits(average, expected):
+    from portal.search.engine import _stable_average
+
+    assert _stable_average(average) == pytest.approx(expected)

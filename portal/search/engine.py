@@ -46,7 +46,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import accumulate
-from math import log, log1p
+from math import floor, log, log1p, log10
 from pathlib import Path
 
 from whoosh import columns, index
@@ -401,7 +401,7 @@ class _QueryPlan:
     def __init__(self, reader, units: list[_Unit]):
         doc_count = max(reader.doc_count_all(), 1)
         self.average_length = {
-            name: (reader.field_length(name) / doc_count) or 1.0 for name in SCORED_FIELDS
+            name: _stable_average(reader.field_length(name) / doc_count) for name in SCORED_FIELDS
         }
         self._reader = reader
         self._doc_count = doc_count
@@ -499,6 +499,19 @@ class _QueryPlan:
             first, second = unit_maps
             return docs, {d: first[d] + second[d] for d in docs}
         return docs, {d: sum(m[d] for m in unit_maps) for d in docs}
+
+
+def _stable_average(average: float) -> float:
+    """The average field length BM25 normalises by, to three significant digits.
+
+    The per-document scores of every cached posting list depend on it (``_Postings.base``),
+    and any save moves the exact average a little: rounded, a save of one tool among
+    20,000 leaves it — and the caches — as they were, and the scores differ by < 0.5 %.
+    """
+    if average <= 0:
+        return 1.0
+    step = 10.0 ** (floor(log10(average)) - 2)
+    return round(average / step) * step
 
 
 def _merge(a: dict[int, float], b: dict[int, float]) -> dict[int, float]:
