@@ -151,9 +151,14 @@ def main() -> None:
     parser.add_argument("--profile", default="", help="cProfile this kind (exact name)")
     parser.add_argument("--sort", default="cumulative", help="cProfile order: tottime…")
     parser.add_argument("--quick", action="store_true", help="10,000 deals")
-    parser.add_argument("--interleaved", type=int, default=0, metavar="N",
-                        help="N requests drawn from the mix's weights in random order (edits "
-                             "then change the index between searches, as under load)")
+    parser.add_argument(
+        "--interleaved",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N requests drawn from the mix's weights in random order (edits "
+        "then change the index between searches, as under load)",
+    )
     parser.add_argument("--show-sql", default="", help="print the SQL of two requests of this kind")
     args = parser.parse_args()
     data, _ = kept_data(data_size(args.quick))
