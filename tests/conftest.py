@@ -44,8 +44,8 @@ class CsrfClient(FlaskClient):
         return serializer.dumps(raw)
 
 
-@pytest.fixture
-def app(tmp_path):
+def make_test_app(tmp_path, **config):
+    """The app on a fresh database file and search index under ``tmp_path``."""
     app = create_app(
         {
             "ENV_NAME": "testing",
@@ -53,11 +53,18 @@ def app(tmp_path):
             "SEARCH_INDEX_DIR": str(tmp_path / "search_index"),
             "ATTACHMENTS_DIR": str(tmp_path / "attachments"),
             "IMPORTS_DIR": str(tmp_path / "imports"),
+            **config,
         }
     )
     app.test_client_class = CsrfClient
     with app.app_context():
         db.create_all()
+    return app
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = make_test_app(tmp_path)
     yield app
     with app.app_context():
         db.session.remove()

@@ -10,36 +10,18 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from portal import create_app
 from portal.activity import MAX_PENDING_QUERIES, activity_log
 from portal.extensions import db
 from portal.models import SalesTool, SearchQueryLog
-from tests.conftest import CsrfClient, page_text
+from tests.conftest import make_test_app, page_text
 from tests.factories import DEFAULT_PASSWORD, Factory
 from tests.live_gunicorn import LiveGunicorn
-
-
-def _make_app(tmp_path, **config):
-    app = create_app(
-        {
-            "ENV_NAME": "testing",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'planerka-test.db'}",
-            "SEARCH_INDEX_DIR": str(tmp_path / "search_index"),
-            "ATTACHMENTS_DIR": str(tmp_path / "attachments"),
-            "IMPORTS_DIR": str(tmp_path / "imports"),
-            **config,
-        }
-    )
-    app.test_client_class = CsrfClient
-    with app.app_context():
-        db.create_all()
-    return app
 
 
 @pytest.fixture
 def behind_app(tmp_path):
     """Written behind, with a flush interval long enough that only the test flushes."""
-    app = _make_app(tmp_path, ACTIVITY_FLUSH_SECONDS=3600, SQLITE_BUSY_TIMEOUT_MS=100)
+    app = make_test_app(tmp_path, ACTIVITY_FLUSH_SECONDS=3600, SQLITE_BUSY_TIMEOUT_MS=100)
     yield app
     activity_log_of(app).close()
     with app.app_context():
@@ -150,7 +132,7 @@ def test_pending_queries_are_bounded(behind_app):
 
 
 def test_the_thread_writes_within_its_interval(tmp_path):
-    app = _make_app(tmp_path, ACTIVITY_FLUSH_SECONDS=0.2)
+    app = make_test_app(tmp_path, ACTIVITY_FLUSH_SECONDS=0.2)
     try:
         client, make, user = _signed_in(app)
         tool = make.tool(user, title="Скрипт")
