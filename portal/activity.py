@@ -13,7 +13,8 @@ analytics, never anything a user saved. With 0 (development, tests) each is writ
 request, before it answers.
 
 When a write fails (the disk is full, the lock stays busy) the activity is kept and written
-with the next flush; past ``MAX_PENDING_QUERIES`` the oldest queries are dropped, with a
+with the next flush (rows the database refuses, which no retry would mend, are dropped and
+logged); past ``MAX_PENDING_QUERIES`` the oldest queries are dropped, with a
 warning in the log, so memory stays bounded.
 """
 
@@ -29,6 +30,7 @@ from datetime import datetime
 
 from flask import Flask, current_app
 from sqlalchemy import bindparam, insert, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from .database import write_transaction
@@ -126,7 +128,7 @@ class ActivityLog:
             try:
                 with self.app.app_context():
                     _write(views, queries)
-            except Exception:
+            except OperationalError:  # locked, disk full, I/O: worth another try
                 logger.warning(
                     "Could not write %d tool views and %d search queries; kept for the next try",
                     sum(v.count for v in views.values()),
@@ -134,6 +136,13 @@ class ActivityLog:
                     exc_info=True,
                 )
                 self._put_back(views, queries)
+                return 0
+            except Exception:  # the rows themselves are refused: another try would be too
+                logger.exception(
+                    "Dropped %d tool views and %d search queries the database refused",
+                    sum(v.count for v in views.values()),
+                    len(queries),
+                )
                 return 0
             return sum(v.count for v in views.values()) + len(queries)
 

@@ -195,3 +195,15 @@ def test_many_views_of_one_tool_in_an_interval_add_up(behind_app):
     activity_log_of(behind_app).flush()
     with behind_app.app_context():
         assert db.session.scalar(select(func.sum(SalesTool.view_count))) == 25
+
+
+def test_rows_the_database_refuses_are_dropped_not_retried_forever(behind_app):
+    client, make, user = _signed_in(behind_app)
+    tool = make.tool(user, title="Скрипт")
+    log = activity_log_of(behind_app)
+    log.record_query("запрос от удалённого", "запрос удалён", 987654, 0)  # no such user
+    assert log.flush() == 0
+    client.get(f"/kb/{tool.id}")
+    assert log.flush() == 1  # the refused row did not come back to block the next write
+    assert _stored_views(behind_app, tool.id)[0] == 1
+    assert _logged_queries(behind_app) == []
