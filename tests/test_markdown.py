@@ -1,6 +1,7 @@
 """The sanitiser against hostile markdown and HTML."""
 
 import pytest
+from markupsafe import Markup
 
 from portal.web.markdown import render_markdown
 
@@ -59,3 +60,18 @@ def test_ordinary_formatting_survives(source, expected):
 
 def test_links_get_a_safe_rel():
     assert 'rel="noopener noreferrer nofollow"' in str(render_markdown("[a](https://x.ru)"))
+
+
+def test_a_text_rendered_again_comes_from_the_cache_sanitised_and_safe():
+    source = "**Скрипт** <script>alert(1)</script> [ссылка](javascript:alert(1))"
+    first, second = render_markdown(source), render_markdown(source)
+    assert str(first) == str(second)
+    assert "<strong>Скрипт</strong>" in str(second)
+    assert "<script" not in str(second).lower() and "javascript:" not in str(second).lower()
+    assert isinstance(second, Markup)
+
+
+def test_long_texts_are_rendered_without_the_cache():
+    source = "Абзац про возражение «дорого».\n\n" * 1_000  # 32,000 characters
+    html = str(render_markdown(source))
+    assert html.count("<p>") == 1_000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import markdown as markdown_lib
@@ -95,10 +96,22 @@ def render_markdown(text: str | None) -> Markup:
     """Render user markdown to sanitised HTML, safe to put in a template as is.
 
     Text the markdown library would take too long on (see ``markdown_problem``) is shown
-    as plain text instead."""
+    as plain text instead. The same text always renders the same, so the HTML of recent
+    texts is kept (a tool page or a meeting slide is read far more often than written)."""
     if not text:
         return Markup("")
     text = text[:MAX_MARKDOWN_CHARS]
+    if len(text) <= CACHED_TEXT_CHARS:
+        return Markup(_rendered_cached(text))
+    return Markup(_rendered(text))
+
+
+# At most 512 × 20,000 characters of text and their HTML: about 30 MB per worker at worst,
+# under 5 MB for the knowledge base's usual 1–5 KB bodies.
+CACHED_TEXT_CHARS = 20_000
+
+
+def _rendered(text: str) -> str:
     if markdown_problem(text) is not None:
         return plain_text_html(text)
     try:
@@ -107,4 +120,7 @@ def render_markdown(text: str | None) -> Markup:
         )
     except RecursionError:
         return plain_text_html(text)
-    return Markup(sanitize_html(html))
+    return sanitize_html(html)
+
+
+_rendered_cached = functools.lru_cache(maxsize=512)(_rendered)
