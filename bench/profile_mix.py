@@ -159,12 +159,17 @@ def main() -> None:
         help="N requests drawn from the mix's weights in random order (edits "
         "then change the index between searches, as under load)",
     )
+    parser.add_argument(
+        "--no-caches", action="store_true", help="rank related tools on every tool page view"
+    )
     parser.add_argument("--show-sql", default="", help="print the SQL of two requests of this kind")
     args = parser.parse_args()
     data, _ = kept_data(data_size(args.quick))
     workdir = Path(tempfile.mkdtemp(prefix="planerka-bench-profile-"))
     try:
         app = open_copy(data, workdir)
+        # As each production worker does (the testing profile ranks on every view).
+        app.config["RELATED_TOOLS_CACHE_SECONDS"] = 0 if args.no_caches else 60
         prepared = prepare(app)
         mix = Mix(app, prepared)
         statements = [0]

@@ -104,6 +104,9 @@ class Config:
     # Tool views and the search query log: 0 writes each in its request; N > 0 writes them
     # behind, once every N seconds per worker process (portal/activity.py).
     ACTIVITY_FLUSH_SECONDS = float(os.environ.get("ACTIVITY_FLUSH_SECONDS", "0"))
+    # Related tools on a tool page: 0 ranks them on every view; N > 0 keeps each tool's
+    # ranking for N seconds per worker process (portal/kb/services.py related_tools).
+    RELATED_TOOLS_CACHE_SECONDS = float(os.environ.get("RELATED_TOOLS_CACHE_SECONDS", "0"))
 
     # Load shedding, per worker process (portal/web/load_shedding.py); 0 turns it off.
     LOAD_SHED_MAX_IN_FLIGHT = _env_int("LOAD_SHED_MAX_IN_FLIGHT", 3)
@@ -129,6 +132,7 @@ class DevelopmentConfig(Config):
 class ProductionConfig(Config):
     ENV_NAME = "production"
     ACTIVITY_FLUSH_SECONDS = float(os.environ.get("ACTIVITY_FLUSH_SECONDS", "1"))
+    RELATED_TOOLS_CACHE_SECONDS = float(os.environ.get("RELATED_TOOLS_CACHE_SECONDS", "60"))
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 

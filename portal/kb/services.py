@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import difflib
 import re
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, func, or_, select, union
 
@@ -434,20 +437,76 @@ def related_tools(user: User, tool: SalesTool, limit: int = 5) -> list[SalesTool
     """Tools sharing the most tags and segments with ``tool`` that the user may see.
 
     Ranked by how many of the tool's tags and segments they share, then approved before
-    drafts, then the most recently updated. A tag or segment is shared by thousands of tools,
-    so counting the overlap of every one of them costs 15–30 ms; most tools have ``limit``
-    neighbours that share *everything* (or all but one), which a chain of primary-key probes
-    finds in about a millisecond. The full count runs only when those are too few; the
-    result is the same either way.
+    drafts, then the most recently updated. With ``RELATED_TOOLS_CACHE_SECONDS`` > 0 (the
+    production profile) each worker keeps the ranking of what staff may see for that long
+    (a sidebar of suggestions may lag a tool's new tags by a minute): a page view then reads
+    the few ranked tools the user may see, and computes their own ranking only when more
+    than the kept spares are hidden from them (other people's drafts).
+    """
+    seconds = current_app.config.get("RELATED_TOOLS_CACHE_SECONDS", 0)
+    if not seconds:
+        return _related_ranking(tool_scope(user), tool, limit)
+    cache = current_app.extensions.setdefault("related_tools_cache", RelatedToolsCache())
+    ranked = cache.get(tool.id, limit, seconds)
+    if ranked is None:
+        ranked = [t.id for t in _related_ranking(select(SalesTool), tool, limit * 4)]
+        cache.put(tool.id, limit, ranked)
+    if not ranked:
+        return []
+    position = {tool_id: i for i, tool_id in enumerate(ranked)}
+    visible = sorted(
+        db.session.scalars(
+            tool_scope(user).where(
+                SalesTool.id.in_(ranked), SalesTool.status != ToolStatus.ARCHIVED.value
+            )
+        ),
+        key=lambda t: position[t.id],
+    )
+    if len(visible) >= limit or len(ranked) < limit * 4:
+        return visible[:limit]
+    return _related_ranking(tool_scope(user), tool, limit)  # too many hidden: rank for them
+
+
+class RelatedToolsCache:
+    """Per app and worker process: tool id → (when, ranked ids); bounded, thread-safe."""
+
+    MAX_TOOLS = 5_000
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._ranked: dict[tuple[int, int], tuple[float, list[int]]] = {}
+
+    def get(self, tool_id: int, limit: int, seconds: float) -> list[int] | None:
+        kept = self._ranked.get((tool_id, limit))
+        if kept is None or time.monotonic() - kept[0] > seconds:
+            return None
+        return kept[1]
+
+    def put(self, tool_id: int, limit: int, ranked: list[int]) -> None:
+        with self._lock:
+            if len(self._ranked) >= self.MAX_TOOLS:
+                self._ranked.clear()
+            self._ranked[(tool_id, limit)] = (time.monotonic(), ranked)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._ranked.clear()
+
+
+def _related_ranking(visible: Select, tool: SalesTool, limit: int) -> list[SalesTool]:
+    """The ranking among ``visible`` (a SELECT of SalesTool), computed now.
+
+    A tag or segment is shared by thousands of tools, so counting the overlap of every one
+    of them costs 15–30 ms; most tools have ``limit`` neighbours that share *everything*
+    (or all but one), which a chain of primary-key probes finds in about a millisecond. The
+    full count runs only when those are too few; the result is the same either way.
     """
     parts = [(tool_tags, tool_tags.c.tag_id, t.id) for t in tool.tags] + [
         (tool_segments, tool_segments.c.segment_id, s.id) for s in tool.segments
     ]
     if not parts:
         return []
-    visible = tool_scope(user).where(
-        SalesTool.id != tool.id, SalesTool.status != ToolStatus.ARCHIVED.value
-    )
+    visible = visible.where(SalesTool.id != tool.id, SalesTool.status != ToolStatus.ARCHIVED.value)
     # Everything shared: the highest score there is, so the order is status, then updated.
     found = list(
         db.session.scalars(
