@@ -82,6 +82,58 @@ def test_import_then_reimport_changes_nothing(app, client, make, team, tmp_path)
         assert db.session.scalar(db.select(db.func.count(DealStageChange.id))) == history
 
 
+GENERIC = ["title", "client", "manager_email", "amount", "stage", "status", "created_at"]
+
+
+def test_a_generic_file_without_ids_imported_again_changes_nothing(
+    app, client, make, team, tmp_path
+):
+    """No ID column: rows match deals without an ID by manager, title, client (and date)."""
+    email = "d.kozlov@tehpromsnab.ru"
+    rows = [
+        ["Поставка компрессоров", "ООО «Хлебозавод №3»", email, "1 250 000", "КП отправлено", "open", ""],
+        ["Сервисный контракт", "АО «Тулачермет»", email, "480 000", "Договор", "won", "2026-11-02"],
+        ["Сервисный контракт", "АО «Тулачермет»", email, "480 000", "Договор", "won", "2026-11-02"],
+    ]  # fmt: skip
+    headers = bearer(make, team["lead"])
+    first = api_import(client, headers, write_csv(tmp_path, GENERIC, rows), format="generic")
+    assert first.status_code == 200, first.get_json()
+    assert (first.get_json()["created"], first.get_json()["errors"]) == (
+        3,
+        [],
+    )  # two alike: two deals
+
+    def deals():
+        with app.app_context():
+            return sorted((d.id, d.title, d.status, d.stage, float(d.amount))
+                          for d in db.session.scalars(db.select(Deal)))  # fmt: skip
+
+    before = deals()
+    again = api_import(client, headers, write_csv(tmp_path, GENERIC, rows), format="generic")
+    assert (
+        again.get_json()["created"],
+        again.get_json()["updated"],
+        again.get_json()["unchanged"],
+    ) == (0, 0, 3)
+    assert deals() == before
+
+    rows[0][3:6] = ["1 300 000", "Договор", "won"]  # a later export: the first deal was won
+    later = api_import(client, headers, write_csv(tmp_path, GENERIC, rows), format="generic")
+    assert (
+        later.get_json()["created"],
+        later.get_json()["updated"],
+        later.get_json()["unchanged"],
+    ) == (0, 1, 2)
+    after = deals()
+    assert [d[0] for d in after] == [d[0] for d in before]
+    assert after[0][2:] == ("won", "Договор", 1300000.0)
+
+    rows.append(list(rows[2]))  # a third such deal in the CRM now: one new deal
+    more = api_import(client, headers, write_csv(tmp_path, GENERIC, rows), format="generic",
+                      dry_run="true")  # fmt: skip
+    assert (more.get_json()["created"], more.get_json()["unchanged"]) == (1, 3)
+
+
 def test_later_export_updates_stage_amount_and_close_date(app, client, make, team, tmp_path):
     headers = bearer(make, team["lead"])
     early = write_csv(tmp_path, HEADERS, [row("201", "Осушители", "300 000", "Дмитрий Козлов",

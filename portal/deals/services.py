@@ -595,9 +595,16 @@ def import_deals(
 
 
 def _upsert_rows(rows, outcome: ImportOutcome, progress, *, write: bool, source: str) -> None:
-    """Compare with what the database has and write only what changed, in bulk."""
+    """Compare with what the database has and write only what changed, in bulk.
+
+    Rows with the CRM's ID match the deal with that ``external_id``. Rows without one (a
+    generic file may have no ID column) match a deal without an ID of the same manager,
+    title and client (and creation date, when the file gives one), each deal at most once:
+    re-importing the same file changes nothing, and a later export updates those deals.
+    """
     now = utcnow()
     done = 0
+    without_id = _deals_without_id_like([values for _, values in rows if not values["external_id"]])
     for start in range(0, len(rows), IMPORT_CHUNK):
         chunk = rows[start : start + IMPORT_CHUNK]
         ids = [values["external_id"] for _, values in chunk if values["external_id"]]
@@ -611,7 +618,10 @@ def _upsert_rows(rows, outcome: ImportOutcome, progress, *, write: bool, source:
         }
         inserts, updates, history = [], [], []
         for _, values in chunk:
-            old = existing.get(values["external_id"]) if values["external_id"] else None
+            if values["external_id"]:
+                old = existing.get(values["external_id"])
+            else:
+                old = _claim_deal_without_id(without_id, values)
             if values["created_at"] is None:
                 values["created_at"] = (
                     old.created_at if old is not None else (values["closed_at"] or now)
@@ -666,6 +676,32 @@ def _upsert_rows(rows, outcome: ImportOutcome, progress, *, write: bool, source:
             progress(done)
         if write:
             checkpoint("import.between_chunks")
+
+
+def _deals_without_id_like(keyless: list[dict]) -> dict[tuple, list]:
+    """Deals without an external ID that rows without one may be: {(manager, title, client): [rows]}.
+
+    Read before anything of the import is written, so a row never matches a deal that the
+    same import created (a dry run and the real run count the same)."""
+    found: dict[tuple, list] = {}
+    titles = sorted({values["title"] for values in keyless})
+    for start in range(0, len(titles), IMPORT_CHUNK):
+        for row in db.session.execute(
+            select(Deal.id, Deal.external_id, *[getattr(Deal, c) for c in COMPARED])
+            .where(Deal.external_id.is_(None), Deal.title.in_(titles[start : start + IMPORT_CHUNK]))
+            .order_by(Deal.id)
+        ):
+            found.setdefault((row.manager_id, row.title, row.client), []).append(row)
+    return found
+
+
+def _claim_deal_without_id(candidates: dict[tuple, list], values: dict):
+    """The first unclaimed deal like ``values`` (taken out of ``candidates``), or None."""
+    rows = candidates.get((values["manager_id"], values["title"], values["client"]))
+    for i, row in enumerate(rows or ()):
+        if values["created_at"] is None or not _differs(row.created_at, values["created_at"]):
+            return rows.pop(i)
+    return None
 
 
 def _differs(old, new) -> bool:
