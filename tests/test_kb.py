@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 import pytest
 
@@ -293,3 +294,84 @@ def test_each_opening_of_a_tool_page_counts_one_view(app, client, make, sign_in)
         assert re.search(rf"<dt>Просмотры</dt><dd>{expected}</dd>", page), expected
     with app.app_context():
         assert db.session.get(SalesTool, tool.id).view_count == 2
+
+
+class _FormFields(HTMLParser):
+    """The fields of the page's tool form as a browser would send them, unchanged."""
+
+    def __init__(self):
+        super().__init__()
+        self.fields: dict[str, str] = {}
+        self.in_form = False
+        self.select = self.textarea = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.in_form = "tool-form" in (a.get("class") or "")
+        if not self.in_form or not a.get("name") and tag != "option":
+            return
+        if tag == "input" and a.get("type") not in ("submit", "button", "file"):
+            self.fields[a["name"]] = a.get("value") or ""
+        elif tag == "textarea":
+            self.textarea = a["name"]
+            self.fields[a["name"]] = ""
+        elif tag == "select":
+            self.select = a["name"]
+            self.fields.setdefault(a["name"], "")
+        elif tag == "option" and self.select and "selected" in a:
+            self.fields[self.select] = a.get("value") or ""
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.in_form = False
+        elif tag == "select":
+            self.select = None
+        elif tag == "textarea":
+            self.textarea = None
+
+    def handle_data(self, data):
+        if self.textarea:
+            self.fields[self.textarea] += (
+                data.strip("\n") if not self.fields[self.textarea] else data
+            )
+
+
+def _fields_on_page(html: str) -> dict[str, str]:
+    parser = _FormFields()
+    parser.feed(html)
+    return parser.fields
+
+
+@pytest.mark.parametrize("role", ["manager", "lead"])
+def test_the_new_tool_page_submits_as_rendered(app, client, sign_in, role):
+    sign_in(role)
+    page = client.get("/kb/new?kind=objection")
+    fields = _fields_on_page(page.get_data(as_text=True))
+    assert ("status" in fields) == (role == "lead")  # only approvers choose a status
+    fields.update(title="Возражение «Нам не нужно»", body="Клиент: Нам не нужно.\n\nМенеджер: …")
+    response = client.post("/kb/new", data=fields)
+    assert response.status_code == 303, page_text(response)
+    with app.app_context():
+        assert db.session.scalar(db.select(SalesTool.status)) == "draft"
+
+
+def test_a_manager_edits_their_draft_and_proposes_edits_as_the_pages_render(
+    app, client, make, sign_in
+):
+    manager = sign_in("manager")
+    own = make.tool(manager, status="draft")
+    fields = _fields_on_page(client.get(f"/kb/{own.id}/edit").get_data(as_text=True))
+    assert "status" not in fields
+    fields.update(body="Новый текст черновика", change_note="Уточнил формулировку")
+    response = client.post(f"/kb/{own.id}/edit", data=fields)
+    assert response.status_code == 303, page_text(response)
+
+    lead_tool = make.tool(make.user(role="lead"))
+    fields = _fields_on_page(client.get(f"/kb/{lead_tool.id}/edit").get_data(as_text=True))
+    fields.update(body="Предложенный текст", change_note="Добавил вопрос про ЛПР")
+    response = client.post(f"/kb/{lead_tool.id}/edit", data=fields)
+    assert response.status_code == 303, page_text(response)
+    with app.app_context():
+        assert db.session.get(SalesTool, own.id).body == "Новый текст черновика"
+        assert db.session.get(SalesTool, lead_tool.id).body != "Предложенный текст"  # proposed

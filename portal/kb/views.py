@@ -76,10 +76,18 @@ def _input_from_form(form: ToolForm) -> services.ToolInput:
         summary=form.summary.data or "",
         tags=services.clean_names(form.tags.data or ""),
         segments=services.clean_names(form.segments.data or "", max_len=80),
-        status=form.status.data if can(current_user, "tool.approve") else None,
+        status=form.status.data if form.status is not None else None,
         review_by=form.review_by.data,
         change_note=form.change_note.data or "",
     )
+
+
+def _tool_form(mode: str, **kwargs) -> ToolForm:
+    """The tool form; the status field only for those who may set it (approvers, not proposing)."""
+    form = ToolForm(**kwargs)
+    if mode == "propose" or not can(current_user, "tool.approve"):
+        del form.status  # not on their page: a missing value must not fail the form
+    return form
 
 
 def _attach_errors(form: ToolForm, error: services.ToolError) -> None:
@@ -90,12 +98,13 @@ def _attach_errors(form: ToolForm, error: services.ToolError) -> None:
 @bp.route("/kb/new", methods=["GET", "POST"])
 @require("tool.create")
 def new_tool():
-    form = ToolForm()
+    form = _tool_form("create")
     if request.method == "GET":
         form.kind.data = (
             request.args.get("kind") if request.args.get("kind") in services.KINDS else "script"
         )
-        form.status.data = "draft"
+        if form.status is not None:
+            form.status.data = "draft"
     if form.validate_on_submit():
         try:
             tool = services.create_tool(current_user, _input_from_form(form))
@@ -143,7 +152,7 @@ def edit_tool(tool_id: int):
     if not may_edit and not can(current_user, "tool.propose_edit", tool):
         abort(403)
     mode = "edit" if may_edit else "propose"
-    form = ToolForm(obj=tool)
+    form = _tool_form(mode, obj=tool)
     if request.method == "GET":
         form.tags.data = ", ".join(t.name for t in tool.tags)
         form.segments.data = ", ".join(s.name for s in tool.segments)
