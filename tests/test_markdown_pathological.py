@@ -41,6 +41,13 @@ PATHOLOGICAL = {
     "code spans": "`a` " * 30_000,
     "fences": "```\n" * 30_000,
     "too long": "ж" * (MAX_MARKDOWN_CHARS + 1),
+    "backslashes": "\\" * MAX_MARKDOWN_CHARS,
+    "lines of backslashes": ("\\" * 1_000 + "\n") * 190,
+    "escaped marks": "\\!" * 60_000,
+    "flat list": "- x\n" * 50_000,
+    "flat plus list": "+ x\n" * 50_000,
+    "numbered list": "1. x\n" * 40_000,
+    "empty quote lines": ">\n" * 100_000,
 }
 CASES = list(PATHOLOGICAL.items())
 IDS = list(PATHOLOGICAL)

@@ -18,8 +18,10 @@ MAX_MARKDOWN_CHARS = 200_000
 MAX_NESTING = 16
 MAX_BLOCK_LINES = 1_000  # headings, rules and setext underlines
 MAX_CHAR_COUNTS = {"[": 500, "<": 1_000, "|": 5_000}
-MAX_INLINE_MARKERS = 10_000  # * _ ` &
+MAX_INLINE_MARKERS = 10_000  # * _ ` & and backslash escapes
+MAX_LIST_LINES = 5_000  # list items and quoted lines
 _BLOCK_LINE = re.compile(r"^[ \t]{0,3}(?:#|[-=*_][-=*_ \t]*$)", re.MULTILINE)
+_LIST_LINE = re.compile(r"^[ \t]*(?:>|[-*+](?:[ \t]|$)|\d{1,9}[.)](?:[ \t]|$))", re.MULTILINE)
 _NESTING_PREFIX = re.compile(r"(?:[ \t]*(?:>|[-*+](?=[ \t]|$)|\d{1,9}[.)](?=[ \t]|$)))+")
 
 ALLOWED_TAGS = {
@@ -70,13 +72,17 @@ def markdown_problem(text: str | None):
     if "\x00" in text:
         return _l("The text contains a NUL character.")
     if any(text.count(c) > limit for c, limit in MAX_CHAR_COUNTS.items()) or (
-        sum(text.count(c) for c in "*_`&") > MAX_INLINE_MARKERS
+        sum(text.count(c) for c in "*_`&\\") > MAX_INLINE_MARKERS
     ):
         return _l(
             "The text has too much markup (brackets, tags, table cells or emphasis marks) to format."
         )
     if len(_BLOCK_LINE.findall(text)) > MAX_BLOCK_LINES:
         return _l("The text has too many headings or horizontal rules.")
+    if len(_LIST_LINE.findall(text)) > MAX_LIST_LINES:
+        return _l(
+            "The text has too many list items or quoted lines (%(n)d at most).", n=MAX_LIST_LINES
+        )
     if any(_nesting_depth(line) > MAX_NESTING for line in text.splitlines()):
         return _l("Quotes or lists are nested too deeply (%(n)d levels at most).", n=MAX_NESTING)
     return None
