@@ -358,6 +358,33 @@ def test_only_report_exports_can_be_started(app, people):
     assert start_export(login(app, people["kozlov"])).status_code == 403
 
 
+@pytest.mark.parametrize(
+    ("endpoint", "args", "status"),
+    [
+        ("reports.deals", {"arg_team": "{other_team}"}, 403),  # another team's deals
+        ("reports.proposals", {"arg_tool_id": "{script}"}, 404),  # a script is no proposal
+    ],
+)
+def test_an_export_the_direct_link_refuses_fails_with_its_status_not_a_crash(
+    app, people, make, endpoint, args, status
+):
+    other_team = make.user(role="lead", team="Екатеринбург").team_id
+    script = make.tool(people["lead"], kind="script").id
+    browser = login(app, people["lead"])
+    data = {k: v.format(other_team=other_team, script=script) for k, v in args.items()}
+    direct = browser.get(app.url_map.bind("localhost").build(endpoint),
+                         query_string={k[4:]: v for k, v in data.items()} | {"format": "csv"})  # fmt: skip
+    assert direct.status_code == status
+    started = browser.post("/jobs/exports", data={"endpoint": endpoint, "format": "csv", **data})
+    job_id = int(started.headers["Location"].rsplit("/", 1)[1])
+    job = wait_finished(app, job_id)
+    assert job.status == "failed"
+    page = browser.get(f"/jobs/{job_id}")
+    assert page.status_code == status
+    assert "cannot be exported with these filters" in page_text(page)
+    assert browser.get(f"/jobs/{job_id}/download").status_code == 404
+
+
 def runner_dir(app) -> Path:
     with app.app_context():
         return runner.jobs_dir()

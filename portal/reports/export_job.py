@@ -9,6 +9,7 @@ from pathlib import Path
 
 from flask import current_app, g
 from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
 
 from .. import storage
 from ..jobs.runner import JobContext, JobFailed, handler, jobs_dir
@@ -34,7 +35,11 @@ def run_report_export(ctx: JobContext) -> dict:
     ctx.progress(0, None)
     with app.test_request_context(path, query_string={**args, "format": fmt}):
         g._login_user = ctx.user  # the view checks access exactly as for the direct link
-        response = app.make_response(app.view_functions[endpoint]())
+        try:
+            response = app.make_response(app.view_functions[endpoint]())
+        except HTTPException as refused:  # abort(403/404/422) in the view: the link's answer
+            raise JobFailed(_l("This report cannot be exported with these filters."),
+                            status=refused.code or 400) from None  # fmt: skip
         data = response.get_data()
         disposition = response.headers.get("Content-Disposition", "")
     if response.status_code != 200 or "attachment" not in disposition:
