@@ -271,6 +271,32 @@ def test_damaged_backup_is_refused_and_the_live_database_untouched(
     assert not list(live.parent.glob(".*restore-*"))  # nothing staged is left behind
 
 
+def test_backup_failures_are_one_clear_line_and_leave_nothing(app, runner, installed, tmp_path):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a directory")
+    result = runner.invoke(args=["backup", str(a_file / "backup")])
+    assert result.exit_code == 1, result.output
+    assert "The backup was not made" in result.output and "Traceback" not in result.output
+    assert a_file.read_text() == "not a directory"
+
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"this is not an SQLite database" * 200)
+    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{garbage}"
+    result = runner.invoke(args=["backup", str(tmp_path / "from-garbage")])
+    assert result.exit_code == 1, result.output
+    assert "not an SQLite database" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "from-garbage").exists()
+    assert not list(tmp_path.glob(".*backup*"))
+
+
+def test_backup_warns_of_attachment_files_changed_on_disk(app, runner, installed, tmp_path):
+    stored = next(Path(app.config["ATTACHMENTS_DIR"]).iterdir())
+    stored.write_bytes(stored.read_bytes() + b"tampered")
+    result = runner.invoke(args=["backup", str(tmp_path / "backup")])
+    assert result.exit_code == 0, result.output
+    assert "1 attachment files differ in size or SHA-256" in result.output
+
+
 def test_restore_refuses_while_the_database_is_open_elsewhere(app, runner, installed, tmp_path):
     backup = tmp_path / "backup"
     assert runner.invoke(args=["backup", str(backup)]).exit_code == 0

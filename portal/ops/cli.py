@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -21,6 +23,21 @@ from .backup import (
     sqlite_database_path,
 )
 from .check import human_size, is_known_revision, migration_script, run_checks
+
+
+def _reason(error: OSError | sqlite3.Error) -> str:
+    """One line for an operator: what went wrong and where, without a traceback."""
+    if isinstance(error, OSError):
+        if error.errno == errno.ENOSPC:
+            return f"the disk is full ({error.filename or 'no space left on the device'})"
+        where = f": {error.filename}" if error.filename else ""
+        return f"{error.strerror or error}{where}"
+    text = str(error)
+    if "disk is full" in text:
+        return "the disk is full"
+    if isinstance(error, sqlite3.DatabaseError) and "not a database" in text:
+        return "the database file is not an SQLite database (run `flask --app wsgi check`)"
+    return f"SQLite: {text}"
 
 
 def register_ops_cli(app: Flask) -> None:
@@ -62,6 +79,8 @@ def register_ops_cli(app: Flask) -> None:
                 )
             except BackupError as error:
                 raise click.ClickException(error.message) from None
+            except (OSError, sqlite3.Error) as error:
+                raise click.ClickException(f"The backup was not made: {_reason(error)}.") from None
         files = manifest["files"]
         rows = sum(manifest["row_counts"].values())
         click.echo(
@@ -77,6 +96,15 @@ def register_ops_cli(app: Flask) -> None:
                 f"Warning: {len(missing)} attachment files were not there to copy (deleted "
                 "while the backup ran, or lost before): attachment ids "
                 + ", ".join(str(m["attachment_id"]) for m in missing[:20]),
+                err=True,
+            )
+        damaged = [f for f in files if f.get("differs_from_row")]
+        if damaged:
+            click.echo(
+                f"Warning: {len(damaged)} attachment files differ in size or SHA-256 from what "
+                "the database recorded (changed on disk; copied as they are): attachment ids "
+                + ", ".join(str(f["attachment_id"]) for f in damaged[:20])
+                + ". Run `flask --app wsgi check --checksums`.",
                 err=True,
             )
 
@@ -112,6 +140,10 @@ def register_ops_cli(app: Flask) -> None:
                 )
         except BackupError as error:
             raise click.ClickException(error.message) from None
+        except (OSError, sqlite3.Error) as error:
+            raise click.ClickException(
+                f"Nothing was restored, the live database is as it was: {_reason(error)}."
+            ) from None
         manifest = prepared.manifest
         with prepared:
             click.echo(
@@ -131,6 +163,14 @@ def register_ops_cli(app: Flask) -> None:
                 prepared.apply()
             except BackupError as error:
                 raise click.ClickException(error.message) from None
+            except (OSError, sqlite3.Error) as error:
+                previous = prepared.previous_database
+                kept = (
+                    f" The previous database is kept as {previous}."
+                    if previous and Path(previous).exists()
+                    else ""
+                )
+                raise click.ClickException(f"The restore failed: {_reason(error)}.{kept}") from None
         click.echo(f"Restored {database} and {attachments_dir}.")
         if prepared.previous_database:
             click.echo(f"The previous database is kept as {prepared.previous_database}.")
