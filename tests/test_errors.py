@@ -157,3 +157,21 @@ def test_healthz_answers_ok(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok"}
+
+
+def test_healthz_is_not_ok_on_a_database_without_the_portals_tables(tmp_path):
+    from portal import create_app
+    from portal.extensions import db
+
+    empty = tmp_path / "empty.db"  # a wrong DATABASE_URL or migrations not run
+    app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{empty}",
+                      "SEARCH_INDEX_DIR": str(tmp_path / "search_index")})  # fmt: skip
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable", "detail": "database"}
+    with app.app_context():
+        db.create_all()
+    assert app.test_client().get("/healthz").status_code == 200
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()

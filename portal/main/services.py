@@ -12,8 +12,10 @@ from ..policy import team_scope
 
 
 def database_answers() -> bool:
+    """The database answers and has the portal's tables: a new, empty file (a wrong
+    DATABASE_URL, migrations not run) answers SELECT 1 but would fail every page."""
     try:
-        db.session.execute(text("SELECT 1"))
+        db.session.execute(text("SELECT 1 FROM users LIMIT 1"))
         return True
     except Exception:  # noqa: BLE001 — any failure means "not healthy"
         db.session.rollback()
