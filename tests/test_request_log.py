@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from urllib.parse import unquote
 
 import pytest
 
@@ -96,6 +97,23 @@ def test_secrets_never_reach_the_log(client, make, lines, caplog):
     api_line = lines()[0]
     assert "token=%5Bredacted%5D" in api_line["query"] or "token=[redacted]" in api_line["query"]
     assert "kind=script" in api_line["query"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["pwd=S3CRET", "key=S3CRET", "private_key=S3CRET", "credentials=S3CRET", "sig=S3CRET",
+     "jwt=S3CRET", "refresh=S3CRET", "access_token=S3CRET", "next=/kb%3Ftoken%3DS3CRET",
+     "redirect_to=https://x.ru/cb%23code%3DS3CRET"],
+)  # fmt: skip
+def test_credential_like_query_values_and_path_parameters_are_redacted(
+    client, lines, caplog, query
+):
+    client.get(f"/search;token=S3CRET?{query}&q=возражения&page=2")
+    text = "\n".join(r.getMessage() for r in caplog.records if r.name == LOGGER)
+    assert "S3CRET" not in text
+    line = lines()[-1]
+    assert line["path"] == "/search;[redacted]"
+    assert "q=возражения" in unquote(line["query"]) and "page=2" in line["query"]
 
 
 def test_user_id_is_logged_when_signed_in(client, sign_in, lines, make):

@@ -28,9 +28,14 @@ from .load_shedding import CallOnClose
 
 log = logging.getLogger("planerka.request")
 
+# Query keys whose values never reach the log: anything that may carry a credential.
 SENSITIVE_KEY = re.compile(
-    r"token|passw|secret|csrf|session|^auth|authoriz|api[_-]?key|signature|^code$|otp$", re.I
+    r"token|pass|pwd|secret|csrf|session|auth|api[_-]?key|^key$|_key|key_|sig|jwt|refresh|cred"
+    r"|bearer|private|nonce|salt|ticket|^code$|otp$",
+    re.I,
 )
+# Keys whose value is a URL: kept up to its own query, which may hold anything.
+URL_KEY = re.compile(r"^(next|url|redirect|redirect_to|return|return_to|back|target)$", re.I)
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 USER_ID_KEY = "planerka.user_id"
@@ -52,9 +57,21 @@ def redact_query(query: str) -> str:
     if not query:
         return ""
     pairs = parse_qsl(_wsgi_text(query), keep_blank_values=True)
-    return urlencode(
-        [(k, "[redacted]" if SENSITIVE_KEY.search(k) else v) for k, v in pairs], safe="/:,[]"
-    )
+    return urlencode([(k, _logged_value(k, v)) for k, v in pairs], safe="/:,[]")
+
+
+def _logged_value(key: str, value: str) -> str:
+    if SENSITIVE_KEY.search(key):
+        return "[redacted]"
+    if URL_KEY.match(key) and ("?" in value or ";" in value or "#" in value):
+        return re.split(r"[?;#]", value, maxsplit=1)[0] + "?[redacted]"
+    return value
+
+
+def redact_path(path: str) -> str:
+    """A path without its ``;parameters`` (no route of ours has any; clients put keys there)."""
+    head, sep, _ = path.partition(";")
+    return head + ";[redacted]" if sep else head
 
 
 class RequestLog:
@@ -88,7 +105,9 @@ class RequestLog:
             entry = {
                 "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
                 "method": escape_controls(environ.get("REQUEST_METHOD", "")[:16]),
-                "path": escape_controls(_wsgi_text(environ.get("PATH_INFO", ""))[:2000]),
+                "path": escape_controls(
+                    redact_path(_wsgi_text(environ.get("PATH_INFO", "")))[:2000]
+                ),
                 "query": escape_controls(redact_query(environ.get("QUERY_STRING", ""))[:2000]),
                 "status": status,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
