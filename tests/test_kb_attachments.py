@@ -102,3 +102,17 @@ def test_htmx_upload_error_comes_back_as_a_422_fragment(client, make, sign_in):
     assert response.status_code == 422
     body = response.get_data(as_text=True)
     assert body.lstrip().startswith('<section class="card" id="attachments">')
+
+
+def test_a_text_file_is_served_with_its_charset_once(client, make, sign_in, app):
+    lead = sign_in("lead")
+    tool = make.tool(lead)
+    text = "Чек-лист звонка: поздороваться, назвать цель, спросить про ЛПР.\n".encode("cp1251")
+    _upload(client, tool.id, text, "чек-лист.txt")
+    with app.app_context():
+        attachment = db.session.scalar(db.select(Attachment))
+    response = client.get(f"/kb/attachments/{attachment.id}")
+    response.close()
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == attachment.content_type
+    assert response.headers["Content-Type"].count("charset=") == 1

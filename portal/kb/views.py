@@ -342,6 +342,8 @@ def download_attachment(attachment_id: int):
             max_age=0,
         )
     )
+    # As stored (a text file's type carries its charset, which send_file would add again).
+    response.headers["Content-Type"] = attachment.content_type
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, no-store"
