@@ -90,13 +90,15 @@ def paginated(items: list, total: int, page: int, per_page: int) -> dict:
     return {"items": items, "total": total, "page": page, "per_page": per_page}
 
 
-def string_list(value, name: str, fields: dict) -> list[str]:
+def string_list(value, name: str, fields: dict, limit: int | None = None) -> list[str]:
+    """A JSON list of strings (null: empty); anything else, or more than ``limit``, is an error."""
     if value is None:
         return []
-    if isinstance(value, str):
-        return [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         fields[name] = _l("Must be a list of strings.")
+        return []
+    if limit is not None and len(value) > limit:
+        fields[name] = _l("At most %(n)d items.", n=limit)
         return []
     return value
 

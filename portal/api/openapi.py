@@ -683,8 +683,8 @@ _TOOL_FIELDS = {
     "title": {"type": "string", "maxLength": 200},
     "summary": {"type": "string", "maxLength": 500},
     "body": {"type": "string", "description": "Markdown"},
-    "tags": {"type": "array", "items": {"type": "string"}},
-    "segments": {"type": "array", "items": {"type": "string"}},
+    "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 20},
+    "segments": {"type": "array", "items": {"type": "string"}, "maxItems": 20},
     "status": STATUS_ENUM,
     "review_by": {"type": "string", "format": "date"},
 }

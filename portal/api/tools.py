@@ -105,8 +105,12 @@ def _tool_input(data: dict, *, partial_of: SalesTool | None = None) -> kb.ToolIn
         fields["status"] = _l("Must be a string.")
         status = None
     result.status = status
-    tags = string_list(data.get("tags"), "tags", fields) if "tags" in data else None
-    segments = string_list(data.get("segments"), "segments", fields) if "segments" in data else None
+    tags = string_list(data.get("tags"), "tags", fields, kb.MAX_TAGS) if "tags" in data else None
+    segments = (
+        string_list(data.get("segments"), "segments", fields, kb.MAX_TAGS)
+        if "segments" in data
+        else None
+    )
     result.tags = (
         kb.clean_names(tags) if tags is not None else ([t.name for t in tool.tags] if tool else [])
     )
