@@ -438,59 +438,95 @@ def related_tools(user: User, tool: SalesTool, limit: int = 5) -> list[SalesTool
 
     Ranked by how many of the tool's tags and segments they share, then approved before
     drafts, then the most recently updated. With ``RELATED_TOOLS_CACHE_SECONDS`` > 0 (the
-    production profile) each worker keeps the ranking of what staff may see for that long
-    (a sidebar of suggestions may lag a tool's new tags by a minute): a page view then reads
-    the few ranked tools the user may see, and computes their own ranking only when more
-    than the kept spares are hidden from them (other people's drafts).
+    production profile) each worker keeps two rankings per tool for that long (a sidebar of
+    suggestions may lag a tool's new tags by a minute): staff's, of every tool, and the
+    published one, of every tool but drafts, with each tool's shared count. A manager sees
+    published tools and their own drafts, so their answer is the published ranking merged
+    with their own drafts' counts (one small query): the same as ranking for them. A kept
+    ranking is read back through the user's scope, so a tool archived since drops out at once.
     """
     seconds = current_app.config.get("RELATED_TOOLS_CACHE_SECONDS", 0)
-    if not seconds:
+    if not seconds or not (tool.tags or tool.segments):
         return _related_ranking(tool_scope(user), tool, limit)
     cache = current_app.extensions.setdefault("related_tools_cache", RelatedToolsCache())
-    ranked = cache.get(tool.id, limit, seconds)
+    staff = can(user, "tool.approve")
+    key = (tool.id, limit, "staff" if staff else "published")
+    ranked = cache.get(key, seconds)
     if ranked is None:
-        ranked = [t.id for t in _related_ranking(select(SalesTool), tool, limit * 4)]
-        cache.put(tool.id, limit, ranked)
-    if not ranked:
-        return []
-    position = {tool_id: i for i, tool_id in enumerate(ranked)}
-    visible = sorted(
-        db.session.scalars(
-            tool_scope(user).where(
-                SalesTool.id.in_(ranked), SalesTool.status != ToolStatus.ARCHIVED.value
+        if staff:
+            found = _related_ranking(select(SalesTool), tool, limit)
+            cache.put(key, [(t.id, 0) for t in found])
+            return found
+        found = _related_ranking(
+            select(SalesTool).where(SalesTool.status != ToolStatus.DRAFT.value), tool, limit
+        )
+        ranked = list(_shared_counts(tool, [t.id for t in found]).items())
+        cache.put(key, ranked)
+    shared = dict(ranked)
+    if not staff:  # their own drafts, counted now
+        own = db.session.scalars(
+            select(SalesTool.id).where(
+                SalesTool.owner_id == user.id,
+                SalesTool.status == ToolStatus.DRAFT.value,
+                SalesTool.id != tool.id,
             )
-        ),
-        key=lambda t: position[t.id],
+        ).all()  # ids first: counting then probes each draft's few rows
+        if own:
+            shared |= _shared_counts(tool, own)
+    if not shared:
+        return []
+    order = {tool_id: i for i, (tool_id, _) in enumerate(ranked)}
+    visible = db.session.scalars(
+        tool_scope(user).where(
+            SalesTool.id.in_(list(shared)), SalesTool.status != ToolStatus.ARCHIVED.value
+        )
     )
-    if len(visible) >= limit or len(ranked) < limit * 4:
-        return visible[:limit]
-    return _related_ranking(tool_scope(user), tool, limit)  # too many hidden: rank for them
+    if staff:  # staff's ranking is the answer as it was kept
+        return sorted(visible, key=lambda t: order[t.id])
+    return sorted(
+        visible, key=lambda t: (-shared[t.id], t.status, -t.updated_at.timestamp(), t.id)
+    )[:limit]
+
+
+def _shared_counts(tool: SalesTool, among) -> dict[int, int]:
+    """{tool id: tags and segments it shares with ``tool``} for the tool ids ``among`` that
+    share any."""
+    tag_ids, segment_ids = [t.id for t in tool.tags], [s.id for s in tool.segments]
+    by_tag = select(tool_tags.c.tool_id.label("tool_id")).where(
+        tool_tags.c.tag_id.in_(tag_ids), tool_tags.c.tool_id.in_(among)
+    )
+    by_segment = select(tool_segments.c.tool_id).where(
+        tool_segments.c.segment_id.in_(segment_ids), tool_segments.c.tool_id.in_(among)
+    )
+    overlap = by_tag.union_all(by_segment).subquery()
+    return dict(
+        db.session.execute(
+            select(overlap.c.tool_id, func.count()).group_by(overlap.c.tool_id)
+        ).all()
+    )
 
 
 class RelatedToolsCache:
-    """Per app and worker process: tool id → (when, ranked ids); bounded, thread-safe."""
+    """Per app and worker process: (tool id, limit, "staff" | "published") → (when, [(tool id,
+    shared count)]) best first; bounded, thread-safe."""
 
-    MAX_TOOLS = 5_000
+    MAX_ENTRIES = 10_000
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._ranked: dict[tuple[int, int], tuple[float, list[int]]] = {}
+        self._ranked: dict[tuple, tuple[float, list[tuple[int, int]]]] = {}
 
-    def get(self, tool_id: int, limit: int, seconds: float) -> list[int] | None:
-        kept = self._ranked.get((tool_id, limit))
+    def get(self, key: tuple, seconds: float) -> list[tuple[int, int]] | None:
+        kept = self._ranked.get(key)
         if kept is None or time.monotonic() - kept[0] > seconds:
             return None
         return kept[1]
 
-    def put(self, tool_id: int, limit: int, ranked: list[int]) -> None:
+    def put(self, key: tuple, ranked: list[tuple[int, int]]) -> None:
         with self._lock:
-            if len(self._ranked) >= self.MAX_TOOLS:
+            if len(self._ranked) >= self.MAX_ENTRIES:
                 self._ranked.clear()
-            self._ranked[(tool_id, limit)] = (time.monotonic(), ranked)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._ranked.clear()
+            self._ranked[key] = (time.monotonic(), ranked)
 
 
 def _related_ranking(visible: Select, tool: SalesTool, limit: int) -> list[SalesTool]:
