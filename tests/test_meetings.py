@@ -673,7 +673,31 @@ def test_closing_waits_while_someone_else_edits_a_lesson(app, client, stage, cre
     assert closed.status_code == 204
     assert closed.headers["HX-Redirect"].endswith(f"{stage.url}/summary")
     assert meeting_row(app, stage.id).status == "closed"
-    assert review_of(app, stage.id, stage.other.id)["editing_by"] is None  # leases released
+    assert review_of(app, stage.id, stage.other.id) is None  # the lead's focus opened none
+
+
+def test_a_review_opened_but_never_written_does_not_count_as_reviewed(app, client, stage, crew):
+    """Focusing the lesson box, or tagging and untagging, leaves the deal not reviewed."""
+    base = f"{stage.url}/deals/{stage.deal.id}"
+    assert client.post(f"{base}/editing").status_code == 204  # the lead presses n, types nothing
+    assert review_of(app, stage.id, stage.deal.id) is None
+    client.post(f"{base}/tags", data={"tool_id": stage.spin.id})
+    client.post(f"{base}/tags/{stage.spin.id}/remove")
+    assert review_of(app, stage.id, stage.deal.id) is None
+    removed = client.post(f"{stage.url}/agenda/{item_id(app, stage.id, stage.deal.id)}/remove")
+    assert removed.status_code == 303  # still an unreviewed deal: it may leave the agenda
+
+    kozlov = signed_in(app, crew.sokolova)  # the other deal's manager opens its lesson box
+    assert kozlov.post(f"{stage.url}/deals/{stage.other.id}/editing").status_code == 204
+    assert review_of(app, stage.id, stage.other.id)["editing_by"] == crew.sokolova.id
+    with app.app_context():  # their lease runs out without a word written
+        review = services.review_for(db.session.get(Meeting, stage.id), stage.other.id)
+        review.editing_until = datetime.now(MSK) - timedelta(seconds=1)
+        db.session.commit()
+    assert client.post(f"{stage.url}/close").status_code in (204, 303)
+    assert review_of(app, stage.id, stage.other.id) is None
+    summary = page_text(client.get(f"{stage.url}/summary"))
+    assert "Осушители для хлебозавода" not in summary
 
 
 def test_an_expired_editing_lease_does_not_hold_up_closing(app, stage, crew):

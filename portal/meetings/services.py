@@ -385,7 +385,10 @@ def may_edit_review(user: User, meeting: Meeting, deal_id: int) -> bool | None:
 def remove_from_agenda(actor: User, meeting: Meeting, item: MeetingItem) -> None:
     _require_run(actor, meeting)
     _require_open(meeting)
-    if review_for(meeting, item.deal_id) is not None:
+    review = review_for(meeting, item.deal_id)
+    if review is not None and review.editing_by_id is not None and is_empty_review(review):
+        db.session.delete(review)  # an editor opened it and nothing was written
+    elif review is not None:
         raise MeetingError(
             {"deal_id": _l("This deal has been reviewed; its review stays on the agenda.")},
             409,
@@ -807,8 +810,28 @@ def untag_tool(actor: User, meeting: Meeting, review: DealReview, tool_id: int) 
             review.key_tool_id = None
         _note_proven_change(tool_id)
         _touch_review(actor, review)
+        if is_empty_review(review) and editing_elsewhere(review, actor) is None:
+            db.session.delete(review)  # back to "not reviewed", as before the first tag
         db.session.commit()
     return review
+
+
+def is_empty_review(review: DealReview) -> bool:
+    """Nothing written: no tool, key move, lesson, action item or captured draft."""
+    if review.tools or review.key_tool_id or (review.lesson or "").strip():
+        return False
+    has_action = db.session.scalar(
+        select(ActionItem.id).where(ActionItem.review_id == review.id).limit(1)
+    )
+    has_draft = db.session.scalar(
+        select(SalesTool.id)
+        .where(
+            SalesTool.origin_meeting_id == review.meeting_id,
+            SalesTool.origin_deal_id == review.deal_id,
+        )
+        .limit(1)
+    )
+    return has_action is None and has_draft is None
 
 
 def set_key_tool(actor: User, meeting: Meeting, review: DealReview, tool_id: int | None):
@@ -917,6 +940,19 @@ def update_review(
             raise
     db.session.commit()
     return review
+
+
+def start_editing_deal(actor: User, meeting: Meeting, deal_id: int) -> DealReview | None:
+    """The lesson editor of an agenda deal has focus. The runner closes the meeting, so
+    their own lease is never needed: no review is opened for it. Anyone else (a manager on a
+    laptop) gets the lease, on a review opened empty if there is none yet."""
+    review = review_for(meeting, deal_id)
+    if review is None and can(actor, "meeting.run", meeting):
+        _deal_to_review(actor, meeting, deal_id)  # still checks the deal and the rights
+        if agenda_item(meeting, deal_id) is None:
+            raise NotFound()
+        return None
+    return start_editing(actor, meeting, review or review_editor(actor, meeting, deal_id))
 
 
 def start_editing(actor: User, meeting: Meeting, review: DealReview) -> DealReview:
@@ -1139,6 +1175,14 @@ def close_meeting(actor: User, meeting: Meeting) -> Meeting:
             409,
             "meeting_closed",
         )
+    for opened in db.session.scalars(
+        select(DealReview).where(
+            DealReview.meeting_id == meeting.id, DealReview.editing_by_id.is_not(None)
+        )
+    ):
+        if is_empty_review(opened):  # focused, never written: the deal was not reviewed
+            db.session.delete(opened)
+    db.session.flush()
     db.session.execute(
         update(DealReview)
         .where(DealReview.meeting_id == meeting.id)

@@ -419,8 +419,7 @@ def editing(meeting_id: int, deal_id: int):
     """The lesson editor has focus: hold the lease that makes closing wait."""
     meeting = _meeting_or_404(meeting_id)
     try:
-        review = services.review_editor(current_user, meeting, deal_id)
-        services.start_editing(current_user, meeting, review)
+        services.start_editing_deal(current_user, meeting, deal_id)
     except (services.MeetingError, services.PermissionDenied, services.NotFound) as error:
         db.session.rollback()
         return _failed(error)
