@@ -855,3 +855,8 @@ def test_lesson_html_is_sanitised(client, board, crew):
     html = body["lesson_html"]
     assert "<script" not in html and "onerror" not in html and "javascript:" not in html
     assert "<strong>жирный вывод</strong>" in html
+
+
+def test_a_team_given_in_other_digits_is_a_422_not_a_crash(client, crew):
+    response = client.get(f"{API}/meetings?team=²", headers=crew.head.h)
+    assert response.status_code == 422

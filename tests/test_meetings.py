@@ -700,6 +700,22 @@ def test_a_review_opened_but_never_written_does_not_count_as_reviewed(app, clien
     assert "Осушители для хлебозавода" not in summary
 
 
+def test_a_lesson_form_without_its_version_and_an_unreadable_due_date_are_refused(
+    app, client, stage, crew
+):
+    base = f"{stage.url}/deals/{stage.deal.id}"
+    client.post(f"{base}/lesson", data={"lesson": "Первый текст", "version": 0})
+    for version in ("abc", None):
+        data = {"lesson": "Чужая старая правка"} | ({"version": version} if version else {})
+        refused = client.post(f"{base}/lesson", data=data)
+        assert refused.status_code == 422
+    assert review_of(app, stage.id, stage.deal.id)["lesson"] == "Первый текст"
+    refused = client.post(f"{base}/actions", data={"text": "Обновить КП", "due_date": "завтра"})
+    assert refused.status_code == 422 and "2026-11-27" in page_text(refused)
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(ActionItem.id))) == 0
+
+
 def test_an_expired_editing_lease_does_not_hold_up_closing(app, stage, crew):
     with app.app_context():
         meeting = db.session.get(Meeting, stage.id)

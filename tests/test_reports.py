@@ -480,6 +480,21 @@ def test_adoption_gap_opens_a_meeting_when_the_team_has_none_open(app, make, org
     ]  # fmt: skip
 
 
+def test_adoption_gap_without_a_meeting_to_take_it_says_why(app, make, org):
+    spin = make.tool(org.lead, title="СПИН-вопросы", kind="technique")
+    with app.app_context():
+        this_week = meetings.current_week()
+    for week in (this_week, meetings.shift_week(this_week, 1)):
+        held = open_meeting(app, org.lead, org.team_id, week)
+        with app.app_context():
+            meetings.close_meeting(db.session.get(User, org.lead.id), db.session.get(Meeting, held))
+    browser = signed_in(app, org.lead)
+    response = gap(browser, org.petrov, spin)
+    assert response.status_code == 303
+    assert "Не поставлено в повестку" in page_text(browser.get(response.headers["Location"]))
+    assert action_items(app) == []
+
+
 def test_adoption_gap_is_refused_for_another_teams_lead_and_for_managers(app, make, org):
     spin = make.tool(org.lead, title="СПИН-вопросы", kind="technique")
     open_meeting(app, org.lead, org.team_id, "2026-W41")

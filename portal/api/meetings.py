@@ -195,7 +195,7 @@ def list_meetings():
     team_id = None
     if request.args.get("team"):
         raw = request.args["team"]
-        team = _team(int(raw) if raw.isdigit() else raw, fields)
+        team = _team(int(raw) if raw.isascii() and raw.isdigit() else raw, fields)
         team_id = team.id if team else None
     week = request.args.get("week", "").strip().upper()
     if week:

@@ -730,7 +730,9 @@ class _HTMLTable(HTMLParser):
                 self._row = []
             self._cell = []
             span = dict(attrs).get("colspan") or "1"
-            self._span = min(int(span), 1000) if span.isdigit() and int(span) > 0 else 1
+            self._span = (
+                min(int(span), 1000) if span.isascii() and span.isdigit() and int(span) > 0 else 1
+            )
         elif tag == "br" and self._cell is not None:
             self._cell.append("\n")
 

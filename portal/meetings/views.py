@@ -396,6 +396,10 @@ def save_lesson(meeting_id: int, deal_id: int):
     lesson = request.form.get("lesson", "")
     base = _int(request.form.get("version"), None, 0)
     try:
+        if base is None:  # without it a stale save would overwrite a newer lesson unseen
+            raise services.MeetingError(
+                {"version": _("Reload the page: the form did not say which version it edits.")}
+            )
         review = services.review_editor(current_user, meeting, deal_id)
         if base == 0:  # the editor opened before any review existed
             base = 1 if review.version == 1 and not review.lesson else 0
@@ -431,6 +435,9 @@ def editing(meeting_id: int, deal_id: int):
 def add_action(meeting_id: int, deal_id: int):
     meeting = _meeting_or_404(meeting_id)
     try:
+        due = _date(request.form.get("due_date"))
+        if due is None and (request.form.get("due_date") or "").strip():
+            raise services.MeetingError({"due_date": _("Must be a date like 2026-11-27.")})
         review = services.review_editor(current_user, meeting, deal_id)
         services.add_action_item(
             current_user,
@@ -438,7 +445,7 @@ def add_action(meeting_id: int, deal_id: int):
             review,
             request.form.get("text", ""),
             _int(request.form.get("owner_id")),
-            _date(request.form.get("due_date")),
+            due,
         )
     except (services.MeetingError, services.PermissionDenied, services.NotFound) as error:
         db.session.rollback()

@@ -199,22 +199,32 @@ def adoption_gap():
     # Another team's manager, or a tool one may not see: 404, not revealing that it exists.
     if not can(current_user, "meeting.run", team) or not can(current_user, "tool.view", tool):
         abort(404)
-    meeting = services.next_meeting_for(team.id)
-    if meeting is None:
-        week = meetings.current_week()
-        try:
-            meeting = meetings.create_meeting(current_user, team, week)
-        except meetings.MeetingError:
-            meeting = meetings.create_meeting(current_user, team, meetings.shift_week(week, 1))
-    meetings.add_action_item(
-        current_user, meeting, None,
-        _("Discuss «%(tool)s» with %(name)s: not used in won deals yet", tool=tool.title,
-          name=manager.name),
-        manager.id, None,
-    )  # fmt: skip
-    flash(_("Put on the agenda of the meeting %(week)s.", week=meeting.week), "success")
     back = request.form.get("back") or url_for("reports.adoption")
-    return redirect(back if back.startswith("/") and not back.startswith("//") else "/", 303)
+    back = back if back.startswith("/") and not back.startswith("//") else "/"
+    try:
+        meeting = services.next_meeting_for(team.id)
+        if meeting is None:
+            week = meetings.current_week()
+            try:
+                meeting = meetings.create_meeting(current_user, team, week)
+            except meetings.MeetingError:  # this week's is held: the next one's
+                db.session.rollback()
+                meeting = meetings.create_meeting(current_user, team, meetings.shift_week(week, 1))
+        meetings.add_action_item(
+            current_user, meeting, None,
+            _("Discuss «%(tool)s» with %(name)s: not used in won deals yet", tool=tool.title,
+              name=manager.name),
+            manager.id, None,
+        )  # fmt: skip
+    except meetings.MeetingError as error:  # e.g. both weeks' meetings closed, manager gone
+        db.session.rollback()
+        flash(
+            _("Not put on an agenda: %(why)s", why=" ".join(str(m) for m in error.fields.values())),
+            "error",
+        )
+        return redirect(back, 303)
+    flash(_("Put on the agenda of the meeting %(week)s.", week=meeting.week), "success")
+    return redirect(back, 303)
 
 
 # --- 3. proposal reactions -------------------------------------------------------------------
