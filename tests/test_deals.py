@@ -85,6 +85,27 @@ def test_import_then_reimport_changes_nothing(app, client, make, team, tmp_path)
 GENERIC = ["title", "client", "manager_email", "amount", "stage", "status", "created_at"]
 
 
+def test_a_lead_cannot_overwrite_another_teams_deal_by_importing_its_crm_id(
+    app, client, make, team, tmp_path
+):
+    head = make.user(role="head", team=None, name="Ольга Директорова")
+    moscow = write_csv(tmp_path, HEADERS, [row("901", "Москва: станки", "2 000 000", "Дмитрий Козлов")],
+                       name="moscow.csv")  # fmt: skip
+    assert api_import(client, bearer(make, head), moscow).get_json()["created"] == 1
+    before = deal_rows(app)
+    ural = write_csv(tmp_path, HEADERS, [
+        row("901", "Урал: логистика", "100 000", "Мария Попова", stage="Переговоры", closed="не закрыта"),
+        row("902", "Урал: склад", "300 000", "Мария Попова"),
+    ], name="ural.csv")  # fmt: skip
+    body = api_import(client, bearer(make, team["other_lead"]), ural).get_json()
+    assert body["created"] == 0 and body["updated"] == 0
+    assert [(e["row"], "901" in e["message"]) for e in body["errors"]] == [(2, True)]
+    assert deal_rows(app) == before  # all or nothing: the good row waits for a fixed file
+    body = api_import(client, bearer(make, team["other_lead"]), ural, skip_errors="true").get_json()
+    assert (body["created"], body["updated"], body["skipped"]) == (1, 0, 1)
+    assert deal_rows(app)["901"] == before["901"]
+
+
 def test_a_generic_file_without_ids_imported_again_changes_nothing(
     app, client, make, team, tmp_path
 ):

@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 
 from ..database import LIKE_ESCAPE, contains_pattern
 from ..extensions import db
@@ -571,6 +571,8 @@ def import_deals(
             # A closed deal whose file gives no close date: keep it stable across imports.
             values["closed_at"] = values["created_at"]
         rows.append((item.row, values))
+    if not org_wide:
+        rows = _without_other_teams_deals(rows, actor, outcome, error_rows)
     outcome.errors.sort(key=lambda e: e.row)
     outcome.skipped = len(error_rows)
     _upsert_rows(rows, outcome, progress, write=not dry_run and (skip_errors or not error_rows),
@@ -676,6 +678,34 @@ def _upsert_rows(rows, outcome: ImportOutcome, progress, *, write: bool, source:
             progress(done)
         if write:
             checkpoint("import.between_chunks")
+
+
+def _without_other_teams_deals(rows, actor: User, outcome, error_rows: set) -> list:
+    """A lead's rows whose CRM ID is a deal of another team become row errors: an import
+    must not overwrite, or take over, what the lead may not see (POST /deals says 404)."""
+    ids = [values["external_id"] for _, values in rows if values["external_id"]]
+    foreign: set[str] = set()
+    for start in range(0, len(ids), IMPORT_CHUNK):
+        foreign.update(
+            db.session.scalars(
+                select(Deal.external_id).where(
+                    Deal.external_id.in_(ids[start : start + IMPORT_CHUNK]),
+                    or_(Deal.team_id.is_(None), Deal.team_id != actor.team_id),
+                )
+            )
+        )
+    if not foreign:
+        return rows
+    kept = []
+    for row_no, values in rows:
+        if values["external_id"] in foreign:
+            outcome.errors.append(ImportRowError(row_no, str(_l(
+                "The CRM ID %(id)s is a deal of another team.",
+                id=values["external_id"][:40]))))  # fmt: skip
+            error_rows.add(row_no)
+        else:
+            kept.append((row_no, values))
+    return kept
 
 
 def _deals_without_id_like(keyless: list[dict]) -> dict[tuple, list]:
