@@ -342,6 +342,45 @@ def test_proposal_send_and_reaction_through_the_page(app, client, make, auth, te
     assert "Осушители для склада" in page_text(client.get("/deals"))
 
 
+def test_editing_a_deal_on_its_page_keeps_what_the_form_does_not_show(
+    app, client, make, auth, team
+):
+    kozlov = team["kozlov"]
+    created = client.post("/api/v1/deals", headers=bearer(make, team["lead"]), json={
+        "external_id": "USD-7", "title": "Компрессор для экспорта", "client": "Kazakh Steel LLP",
+        "manager_email": kozlov.email, "amount": 10000, "currency": "USD", "status": "open",
+    })  # fmt: skip
+    deal_id = created.get_json()["id"]
+    with app.app_context():
+        db.session.get(Deal, deal_id).pipeline = "Экспорт"
+        db.session.commit()
+    auth.login(kozlov.email)
+    saved = client.post(f"/deals/{deal_id}/edit", data={
+        "title": "Компрессор для экспорта (2 шт.)", "client": "Kazakh Steel LLP", "segment": "",
+        "manager_id": str(kozlov.id), "amount": "10000", "stage": "", "status": "open",
+        "closed_at": "", "external_id": "USD-7",
+    })  # fmt: skip
+    assert saved.status_code == 303
+    with app.app_context():
+        deal = db.session.get(Deal, deal_id)
+        assert (deal.title, deal.currency, deal.pipeline) == (
+            "Компрессор для экспорта (2 шт.)", "USD", "Экспорт"
+        )  # fmt: skip
+
+
+def test_deal_pages_take_numbers_and_dates_from_the_edge_of_the_calendar(client, auth, team):
+    auth.login(team["lead"].email)
+    for query in ("page=999999999999999999", "manager=99999999999999999999",
+                  "team=99999999999999999999", "to=9999-12-31", "from=0001-01-01"):  # fmt: skip
+        assert client.get(f"/deals?{query}").status_code == 200, query
+    refused = client.post("/deals/new", data={
+        "title": "Сделка из прошлого", "client": "ООО «Альфа»", "manager_id": str(team["kozlov"].id),
+        "status": "won", "closed_at": "0001-01-01T00:00",
+    })  # fmt: skip
+    assert refused.status_code == 422
+    assert "между 2000 и 2100" in page_text(refused)
+
+
 def test_cli_import_deals(app, runner, make, team, tmp_path):
     make.user(role="admin")
     path = write_csv(tmp_path, HEADERS, [row("901", "CLI сделка", "5 000", "Дмитрий Козлов")])

@@ -12,9 +12,15 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from .services import DEAL_STATUS_LABELS, REACTION_LABELS
+
+
+def plausible_moment(form, field) -> None:
+    """A deal's dates lie between 2000 and 2100: year 1 or 9999 overflows time zones."""
+    if field.data is not None and not 2000 <= field.data.year <= 2100:
+        raise ValidationError(_l("Give a date between 2000 and 2100."))
 
 
 def status_choices():
@@ -34,7 +40,7 @@ class DealForm(FlaskForm):
     stage = StringField(_l("Stage"), validators=[Length(max=120)])
     status = SelectField(_l("Status"), choices=status_choices)
     closed_at = DateTimeLocalField(
-        _l("Closed at"), validators=[Optional()], format="%Y-%m-%dT%H:%M"
+        _l("Closed at"), validators=[Optional(), plausible_moment], format="%Y-%m-%dT%H:%M"
     )
     external_id = StringField(_l("CRM ID"), validators=[Length(max=64)])
 
@@ -42,13 +48,17 @@ class DealForm(FlaskForm):
 class ProposalSendForm(FlaskForm):
     tool_id = SelectField(_l("Proposal (КП/ТКП)"), coerce=int)
     version = IntegerField(_l("Version"), validators=[Optional(), NumberRange(min=1)])
-    sent_at = DateTimeLocalField(_l("Sent at"), format="%Y-%m-%dT%H:%M")
+    sent_at = DateTimeLocalField(
+        _l("Sent at"), validators=[plausible_moment], format="%Y-%m-%dT%H:%M"
+    )
     reaction = SelectField(_l("Client's reaction"), choices=reaction_choices)
 
 
 class ReactionForm(FlaskForm):
     reaction = SelectField(_l("Client's reaction"), choices=reaction_choices)
-    reacted_at = DateTimeLocalField(_l("When"), validators=[Optional()], format="%Y-%m-%dT%H:%M")
+    reacted_at = DateTimeLocalField(
+        _l("When"), validators=[Optional(), plausible_moment], format="%Y-%m-%dT%H:%M"
+    )
 
 
 class ImportUploadForm(FlaskForm):

@@ -52,17 +52,22 @@ def _to_local(value: datetime | None) -> datetime | None:
 
 
 def _date_arg(name: str):
+    """A filter date, or None when missing, unreadable or outside 2000–2100 (the edges of
+    the calendar overflow once a day is added or the time zone applied)."""
     try:
-        return datetime.strptime(request.args.get(name, ""), "%Y-%m-%d").date()
+        value = datetime.strptime(request.args.get(name, ""), "%Y-%m-%d").date()
     except ValueError:
         return None
+    return value if 2000 <= value.year <= 2100 else None
 
 
-def _int_arg(name: str, default=None):
+def _int_arg(name: str, default=None, high: int = 2**31 - 1):
+    """A positive id or page number; out of range (SQLite's integers end) is as if missing."""
     try:
-        return max(1, int(request.args.get(name, "")))
+        value = int(request.args.get(name, ""))
     except ValueError:
         return default
+    return min(max(1, value), high) if value <= high else default
 
 
 @bp.route("/deals")
@@ -103,9 +108,12 @@ def _manager_choices() -> list[SelectChoice]:
     return [SelectChoice(u.id, u.name) for u in services.deal_owners(current_user)]
 
 
-def _deal_input(form: DealForm) -> services.DealInput:
+def _deal_input(form: DealForm, deal=None) -> services.DealInput:
     manager = db.session.get(User, form.manager_id.data or 0) or current_user
     return services.DealInput(
+        # Not on the form: an edited deal keeps its currency and CRM pipeline.
+        currency=deal.currency if deal is not None and deal.currency else "RUB",
+        pipeline=deal.pipeline if deal is not None else None,
         title=form.title.data or "",
         client=form.client.data or "",
         manager=manager,
@@ -139,7 +147,7 @@ def _save_deal_form(form: DealForm, deal):
     """Validate and save the deal form (new or existing); re-render it with errors."""
     if form.validate_on_submit():
         try:
-            deal, _created = services.save_deal(current_user, _deal_input(form), deal=deal)
+            deal, _created = services.save_deal(current_user, _deal_input(form, deal), deal=deal)
         except services.DealError as error:
             _attach(form, error)
         except services.PermissionDenied:
@@ -330,7 +338,12 @@ def import_resolve_manager(token: str):
     if not form.validate_on_submit() or not name:
         abort(400)
     if action == "map":
-        user = db.session.get(User, int(request.form.get("user_id", "0") or 0))
+        raw = request.form.get("user_id", "")
+        user = (
+            db.session.get(User, int(raw))
+            if raw.isascii() and raw.isdigit() and len(raw) < 10
+            else None
+        )
         if user is None or user not in services.deal_owners(current_user):
             abort(404)
         services.map_manager_alias(name, user)
