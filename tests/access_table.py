@@ -160,6 +160,7 @@ _SPEC = {
     ("/api/v1/deals/<int:deal_id>/proposal-sends", "POST"): TEAM_OBJECT,
     ("/api/v1/proposal-sends/<int:send_id>", "PATCH"): TEAM_OBJECT,
     ("/api/v1/deals/import", "POST"): STAFF,
+    ("/api/v1/deals/imports/<int:import_id>/errors.csv", "GET"): UPLOADER,
     ("/api/v1/meetings", "GET"): SIGNED_IN,
     ("/api/v1/meetings", "POST"): "L F ok F ok ok L",  # {"team": "Альфа"}
     ("/api/v1/meetings/<int:meeting_id>", "GET"): TEAM_OBJECT,

@@ -192,11 +192,15 @@ def test_skip_errors_imports_the_rest_and_writes_a_report(app, client, make, tea
     body = api_import(client, headers, path, skip_errors="true").get_json()
     assert (body["created"], body["skipped"]) == (1, 1)
     assert set(deal_rows(app)) == {"301"}
-    sign_url = body["error_report_url"]
-    client.post("/login", data={"email": team["lead"].email, "password": "correct-horse-battery"})
-    report = client.get(sign_url)
-    assert report.status_code == 200
-    assert report.get_data(as_text=True).lstrip("\ufeff").startswith("row;message")
+    report_url = body["error_report_url"]
+    assert report_url.startswith("/api/v1/")  # an integration fetches it with its token
+    report = client.get(report_url, headers=headers)
+    assert report.status_code == 200 and report.mimetype == "text/csv"
+    text = report.get_data(as_text=True)
+    assert text.startswith("\ufeffrow;message") and "\n3;" in text.replace("\r\n", "\n")
+    assert client.get(report_url).status_code == 401
+    assert client.get(report_url, headers=bearer(make, team["other_lead"])).status_code == 404
+    assert client.get(report_url, headers=bearer(make, team["kozlov"])).status_code == 403
 
 
 def test_formula_cells_are_kept_as_text(app, client, make, team, tmp_path):

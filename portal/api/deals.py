@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from flask import current_app, jsonify, request, url_for
+from flask import Response, current_app, jsonify, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -296,9 +296,25 @@ def import_job_result(job) -> dict:
         raise ApiError(result.get("http_status", 500), job.message, code=code)
     body = {k: v for k, v in job.result.items() if k != "import_id"}
     if job.result.get("import_id") and job.result.get("errors"):
-        body["error_report_url"] = url_for("deals.import_errors",
+        body["error_report_url"] = url_for("api.import_error_report",
                                            import_id=job.result["import_id"])  # fmt: skip
     return body
+
+
+@bp.route("/deals/imports/<int:import_id>/errors.csv")
+def import_error_report(import_id: int):
+    """The error report of an import (CSV, `;`, UTF-8 with BOM), for the token that made it."""
+    user = api_user()
+    if not can(user, "deals.import"):
+        raise ApiError(403)
+    record = deals.get_import_for(user, import_id)
+    if record is None or not record.error_report:
+        raise ApiError(404, _l("No such import error report."))
+    return Response(
+        record.error_report.encode("utf-8"),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=import-{record.id}-errors.csv"},
+    )
 
 
 def job_json(job) -> dict:

@@ -268,6 +268,23 @@ PATHS.update(
                 },  # fmt: skip
             }
         },
+        "/deals/imports/{id}/errors.csv": {
+            "parameters": [_path_int("id")],
+            "get": {
+                "operationId": "getImportErrorReport",
+                "summary": "The error report of an import: row and message, CSV (`;`, UTF-8 BOM)",
+                "description": "The `error_report_url` of an import that had row errors.",
+                "responses": {
+                    "200": {
+                        "description": "The report",
+                        "content": {"text/csv": {"schema": {"type": "string"}}},
+                    },
+                    **STANDARD_ERRORS,
+                    "403": _error("Not allowed for this role"),
+                    "404": _error("Not found"),
+                },  # fmt: skip
+            },
+        },
         "/jobs/{id}": {
             "parameters": [_path_int("id")],
             "get": {
