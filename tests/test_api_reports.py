@@ -355,6 +355,11 @@ def test_win_association_and_dashboard_fields(client, world):
                                            "open_action_items", "zero_result_searches"]  # fmt: skip
     assert all(m["weeks"] == ["2026-W10", "2026-W11"] for m in metrics)
     assert {"label", "values", "total", "previous", "change"} <= set(metrics[0])
+    # One end given: the other comes from the default four weeks, the given one is kept.
+    only_to = get(client, world.lead, f"{API}/dashboard?to=2026-03-15").get_json()
+    assert (only_to["from"], only_to["to"]) == ("2026-02-16", "2026-03-15")  # whole weeks
+    only_from = get(client, world.lead, f"{API}/dashboard?from=2026-03-02").get_json()
+    assert only_from["from"] == "2026-03-02" and only_from["to"] >= "2026-03-02"
 
 
 # --- bad input --------------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Response, jsonify, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -10,7 +12,7 @@ from ..extensions import db
 from ..models import SalesTool, Team
 from ..policy import can
 from ..reports import services as reports
-from ..reports.periods import PeriodError, parse_date, period_from_args, today
+from ..reports.periods import Period, PeriodError, parse_date, period_from_args, today
 from . import bp
 from .auth import api_user
 from .common import MAX_ID, ApiError
@@ -261,8 +263,13 @@ def report_dashboard():
     from ..reports.periods import preset_period
 
     _user, period, scope, fmt = _context()
-    if period.start is None or period.end is None:
+    # The dashboard needs both ends: what is missing comes from the default 4 weeks.
+    if period.start is None and period.end is None:
         period = preset_period("last_4_weeks")
+    elif period.end is None:
+        period = Period(period.start, max(period.start, today()), "custom")
+    elif period.start is None:
+        period = Period(period.end - timedelta(days=27), period.end, "custom")
     trends = reports.dashboard(period, scope)
     items = [
         {
