@@ -158,6 +158,25 @@ def test_typo_gets_a_suggestion_and_fuzzy_results(engine):
     assert result.extra.get("fuzzy") is True
 
 
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("вазражения", "возражения"), ("кампрессоры", "компрессоры"), ("дагавор", "договор")],
+)
+def test_a_typo_in_the_second_letter_is_corrected_too(engine, typed, meant):
+    index(
+        engine,
+        doc(1, "Отработка возражения «дорого»"),
+        doc(2, "Возражения клиентов о сроках"),
+        doc(3, "КП на винтовые компрессоры"),
+        doc(4, "Компрессоры для склада: кейс"),
+        doc(5, "Договор поставки: шаблон"),
+        doc(6, "Договор сервиса: чек-лист"),
+    )
+    result = engine.search(SearchQuery(typed, viewer_sees_all_drafts=True))
+    assert result.suggestion == meant
+    assert result.hits
+
+
 def test_no_suggestion_when_the_query_finds_enough(engine):
     index(engine, *(doc(i, f"Возражение номер {i}") for i in range(1, 5)))
     result = engine.search(SearchQuery("возражение", viewer_sees_all_drafts=True))

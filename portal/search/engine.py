@@ -1175,9 +1175,9 @@ class WhooshSearchEngine:
         """A more frequent index word one or two edits away, in the query word's form."""
         own_stem = stem(word)
         own_df = sum(reader.doc_frequency("text", t) for t in query_forms(word))
-        prefix = 2 if len(own_stem) >= 6 else 1
+        prefix = 1  # the first letter is rarely wrong; the second often is (вазражения, дагавор)
         best = None
-        for maxdist in (1, 2) if len(word) >= 8 else (1,):
+        for maxdist in (1, 2) if len(word) >= 7 else (1,):
             for candidate in reader.terms_within("text", own_stem, maxdist, prefix=prefix):
                 if candidate == own_stem:
                     continue
