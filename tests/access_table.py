@@ -92,6 +92,7 @@ _SPEC = {
     ("/deals/new", "GET"): SIGNED_IN,
     ("/deals/new", "POST"): SIGNED_IN,
     ("/deals/<int:deal_id>", "GET"): TEAM_OBJECT,
+    ("/deals/<int:deal_id>/proposal-options", "GET"): TEAM_OBJECT,
     ("/deals/<int:deal_id>/edit", "GET"): TEAM_OBJECT,
     ("/deals/<int:deal_id>/edit", "POST"): TEAM_OBJECT,
     ("/deals/<int:deal_id>/sends", "POST"): TEAM_OBJECT,

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from portal.extensions import db
-from portal.models import Deal, DealStageChange, ProposalSend
+from portal.models import Deal, DealStageChange, ProposalSend, SalesTool
 
 from .conftest import HTMX, page_text
 from .deal_files import write_csv, write_xlsx
@@ -383,6 +383,37 @@ def test_deal_pages_take_numbers_and_dates_from_the_edge_of_the_calendar(client,
     })  # fmt: skip
     assert refused.status_code == 422
     assert "между 2000 и 2100" in page_text(refused)
+
+
+def test_any_proposal_can_be_found_by_its_words_and_recorded_as_sent(app, client, make, auth, team):
+    kozlov = team["kozlov"]
+    old_kp = make.tool(team["lead"], title="КП на винтовые компрессоры для склада", kind="proposal")
+    with app.app_context():  # 200 newer proposals push it out of the form's latest 200
+        db.session.add_all(
+            SalesTool(kind="proposal", title=f"КП на сервис №{i}", body="", status="approved")
+            for i in range(200)
+        )
+        db.session.commit()
+        deal_id = make.deal(kozlov, title="Компрессоры для склада").id
+    auth.login(kozlov.email)
+    page = client.get(f"/deals/{deal_id}").get_data(as_text=True)
+    assert "Найти КП или ТКП" in page and f'value="{old_kp.id}"' not in page
+
+    found = client.get(f"/deals/{deal_id}/proposal-options", query_string={"proposal_q": "компрессоров"},
+                       headers={**HTMX, "HX-Target": "send-tool-field"})  # fmt: skip
+    assert found.status_code == 200
+    assert found.get_data(as_text=True).lstrip().startswith('<div id="send-tool-field"')
+    assert f'value="{old_kp.id}"' in found.get_data(as_text=True)  # another word form, found
+    full = client.get(f"/deals/{deal_id}/proposal-options?proposal_q=компрессоров")
+    assert "<html" in full.get_data(as_text=True) and f'value="{old_kp.id}"' in full.get_data(
+        as_text=True
+    )
+
+    sent = client.post(f"/deals/{deal_id}/sends", data={"tool_id": str(old_kp.id), "version": "",
+                       "sent_at": "2026-11-20T10:00", "reaction": "none"})  # fmt: skip
+    assert sent.status_code == 303
+    with app.app_context():
+        assert db.session.scalar(db.select(ProposalSend.tool_id)) == old_kp.id
 
 
 def test_cli_import_deals(app, runner, make, team, tmp_path):

@@ -312,18 +312,49 @@ def deal_managers(user: User) -> list[User]:
 # --- proposal sends ------------------------------------------------------------------
 
 
-def proposal_tools(user: User, q: str = "", limit: int = 15) -> list[SalesTool]:
-    """КП and ТКП the user may see, for the send form's typeahead."""
+def proposal_tools(
+    user: User, q: str = "", limit: int = 15, include: int | None = None
+) -> list[SalesTool]:
+    """КП and ТКП the user may see, for the send form's choice: the latest ones, or those a
+    typed ``q`` finds (Russian word forms, as in search; the title's letters as a fallback).
+    ``include``: a tool id chosen earlier that must stay choosable whatever the list shows."""
     from ..policy import tool_scope
 
     query = tool_scope(user).where(
         SalesTool.kind.in_([k.value for k in PROPOSAL_KINDS]), SalesTool.status != "archived"
     )
+    q = " ".join((q or "").split())[:200]
     if q:
-        query = query.where(
-            func.lower(SalesTool.title).like(contains_pattern(q.lower()), escape=LIKE_ESCAPE)
+        found = _proposal_ids_found(user, q, limit)
+        title_has = func.lower(SalesTool.title).like(
+            contains_pattern(q.lower()), escape=LIKE_ESCAPE
         )
-    return list(db.session.scalars(query.order_by(SalesTool.updated_at.desc()).limit(limit)))
+        chosen = (
+            query.where(SalesTool.id.in_(found) | title_has) if found else query.where(title_has)
+        )
+        tools = list(db.session.scalars(chosen.limit(limit)))
+        rank = {tool_id: i for i, tool_id in enumerate(found)}
+        tools.sort(key=lambda t: (rank.get(t.id, len(rank)), t.title))
+    else:
+        tools = list(db.session.scalars(query.order_by(SalesTool.updated_at.desc()).limit(limit)))
+    if include and include not in {t.id for t in tools}:
+        extra = db.session.scalar(query.where(SalesTool.id == include))
+        if extra is not None:
+            tools.append(extra)
+    return tools
+
+
+def _proposal_ids_found(user: User, q: str, limit: int) -> list[int]:
+    from ..search.service import search_tools
+    from ..search.types import SearchQuery
+
+    result = search_tools(
+        SearchQuery(q, kinds=tuple(k.value for k in PROPOSAL_KINDS), viewer_id=user.id,
+                    viewer_sees_all_drafts=can(user, "tool.approve"), limit=limit,
+                    suggest=False),
+        log=False,
+    )  # fmt: skip
+    return [hit.id for hit in result.hits]
 
 
 def _check_reaction(reaction: str, sent_at: datetime, reacted_at: datetime | None, errors: dict):

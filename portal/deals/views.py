@@ -25,7 +25,7 @@ from ..models import User
 from ..policy import can, team_scope
 from ..storage import DISK_FULL_MESSAGE, DISK_FULL_STATUS
 from ..web.access import require
-from ..web.htmx import is_htmx, render_page_or_fragment
+from ..web.htmx import is_htmx, render_page_or_fragment, wants_fragment
 from . import bp, import_job, services, uploads
 from .forms import (
     DealForm,
@@ -177,8 +177,18 @@ def edit_deal(deal_id: int):
 
 
 def _send_form() -> ProposalSendForm:
+    """The send form; its proposal list is the latest 200 or what ``proposal_q`` finds, and
+    always holds the one submitted (any КП/ТКП the user may see can be chosen)."""
     form = ProposalSendForm()
-    tools = services.proposal_tools(current_user, limit=200)
+    submitted = form.tool_id.raw_data[0] if form.tool_id.raw_data else ""
+    tools = services.proposal_tools(
+        current_user,
+        (request.values.get("proposal_q") or "").strip(),
+        limit=200,
+        include=int(submitted)
+        if submitted.isascii() and submitted.isdigit() and len(submitted) < 10
+        else None,
+    )
     form.tool_id.choices = [SelectChoice(t.id, f"{t.title} (v{t.version})") for t in tools]
     if request.method == "GET":
         form.sent_at.data = _to_local(datetime.now(UTC)).replace(second=0, microsecond=0)
@@ -202,6 +212,17 @@ def _deal_page(deal, status=200, send_form=None):
 @login_required
 def deal(deal_id: int):
     return _deal_page(_visible_deal(deal_id))
+
+
+@bp.route("/deals/<int:deal_id>/proposal-options")
+@login_required
+def proposal_options(deal_id: int):
+    """The send form's proposal choice for what was typed: the field for htmx, else the page."""
+    deal = _visible_deal(deal_id)
+    form = _send_form()
+    if wants_fragment("send-tool-field"):
+        return render_template("deals/_send_tool_field.html", send_form=form)
+    return _deal_page(deal, send_form=form)
 
 
 @bp.route("/deals/<int:deal_id>/sends", methods=["POST"])
