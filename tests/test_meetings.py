@@ -200,6 +200,28 @@ def test_next_meeting_suggests_what_was_won_after_the_previous_one_was_opened(ap
     assert (since, until) == (at(3, 4, 12), at(3, 16, 0, 0))
 
 
+def test_an_ad_hoc_meeting_in_between_does_not_hide_the_weeks_deals_from_the_next_weekly(
+    app, make, crew
+):
+    first = open_meeting(app, crew.lead, crew.team_id)
+    set_opened_at(app, first, at(3, 2, 10))  # the W10 планёрка, Monday morning
+    won(make, crew.kozlov, "Понедельник, после планёрки", at(3, 2, 15))
+    extra = open_meeting(app, crew.lead, crew.team_id, adhoc=True)  # a tender review, later
+    set_opened_at(app, extra, at(3, 6, 10))
+    with app.app_context():
+        lead = db.session.get(User, crew.lead.id)
+        meeting = db.session.get(Meeting, extra)
+        for item in list(meeting.items):  # it was about another deal: the lead clears it
+            services.remove_from_agenda(lead, meeting, item)
+        services.close_meeting(lead, meeting)
+
+    second = open_meeting(app, crew.lead, crew.team_id, "2026-W11")
+    assert agenda_titles(app, second) == ["Понедельник, после планёрки"]
+    with app.app_context():
+        since, _ = services.agenda_window(db.session.get(Meeting, second))
+    assert since == at(3, 2, 10)
+
+
 def test_previous_meeting_opened_after_its_week_cuts_at_the_end_of_that_week(app, make, crew):
     first = open_meeting(app, crew.lead, crew.team_id)  # opened today, long after 2026-W10
     won(make, crew.kozlov, "Воскресенье прошлой недели", at(3, 8, 20))

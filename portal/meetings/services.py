@@ -227,12 +227,20 @@ def update_meeting_settings(actor: User, meeting: Meeting, title: str, minutes: 
 
 
 def previous_meeting(meeting: Meeting) -> Meeting | None:
-    """The team's meeting before this one (by week, then by when it was opened)."""
+    """The team's meeting before this one (by week, then by when it was opened). A weekly
+    meeting looks back to the previous weekly one: an ad-hoc meeting in between reviews
+    the deals it took, and leaves the rest of the week's won deals to the next планёрка."""
+    weekly_only = (
+        (Meeting.kind == MeetingKind.WEEKLY.value,)
+        if meeting.kind == MeetingKind.WEEKLY.value
+        else ()
+    )
     return db.session.scalar(
         select(Meeting)
         .where(
             Meeting.team_id == meeting.team_id,
             Meeting.id != meeting.id,
+            *weekly_only,
             or_(
                 Meeting.week < meeting.week,
                 and_(Meeting.week == meeting.week, Meeting.created_at < meeting.created_at),
