@@ -70,6 +70,12 @@ def _int_arg(name: str, default=None, high: int = 2**31 - 1):
     return min(max(1, value), high) if value <= high else default
 
 
+def _id(raw) -> int | None:
+    """A database id sent in a form field; None for anything else (abc, ², 10**20)."""
+    raw = (raw or "").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**31 else None
+
+
 @bp.route("/deals")
 @login_required
 def deal_list():
@@ -180,14 +186,11 @@ def _send_form() -> ProposalSendForm:
     """The send form; its proposal list is the latest 200 or what ``proposal_q`` finds, and
     always holds the one submitted (any КП/ТКП the user may see can be chosen)."""
     form = ProposalSendForm()
-    submitted = form.tool_id.raw_data[0] if form.tool_id.raw_data else ""
     tools = services.proposal_tools(
         current_user,
         (request.values.get("proposal_q") or "").strip(),
         limit=200,
-        include=int(submitted)
-        if submitted.isascii() and submitted.isdigit() and len(submitted) < 10
-        else None,
+        include=_id(form.tool_id.raw_data[0] if form.tool_id.raw_data else None),
     )
     form.tool_id.choices = [SelectChoice(t.id, f"{t.title} (v{t.version})") for t in tools]
     if request.method == "GET":
@@ -359,12 +362,8 @@ def import_resolve_manager(token: str):
     if not form.validate_on_submit() or not name:
         abort(400)
     if action == "map":
-        raw = request.form.get("user_id", "")
-        user = (
-            db.session.get(User, int(raw))
-            if raw.isascii() and raw.isdigit() and len(raw) < 10
-            else None
-        )
+        user_id = _id(request.form.get("user_id"))
+        user = db.session.get(User, user_id) if user_id else None
         if user is None or user not in services.deal_owners(current_user):
             abort(404)
         services.map_manager_alias(name, user)
